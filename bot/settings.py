@@ -1,0 +1,136 @@
+"""Configuration from the environment or `.env`, validated at start (pydantic-settings).
+
+With no Leyr credentials the whole bot runs on the built-in sandbox: the embedded default.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cached_property
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SANDBOX_EMR = "sandbox"
+SANDBOX_CARE_UNIT = "cu-sandbox-1"
+SANDBOX_CLIENT_ID = "sandbox-client"
+SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the emulator's public test credential
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+
+    leyr_base_url: str = "https://api.leyr.io/api"
+    leyr_client_id: str | None = None
+    leyr_client_secret: SecretStr | None = None
+    leyr_emr: str | None = None
+    leyr_care_unit_id: str | None = None
+    leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    leyr_patient_id_type: str = "se_personal_number"
+
+    database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
+    sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    clinic_name: str = "Sandbox Clinic"
+    clinic_phone: str = "+46 8 123 456 00"
+    clinic_timezone: str = "Europe/Stockholm"
+    clinic_region: str = "SE"
+    cancellation_deadline_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    appointments_horizon_days: int = Field(default=180, ge=1, le=730)
+
+    code_max_attempts: int = Field(default=5, ge=1, le=20)
+    code_expiry_minutes: float = Field(default=10.0, gt=0, le=24 * 60)
+    code_resends_per_day: int = Field(default=3, ge=0, le=20)
+    identity_attempts_per_hour: int = Field(default=5, ge=1, le=100)
+
+    pseudonym_key: SecretStr = SecretStr("sandbox-pseudonym-key")
+    log_level: str = "INFO"
+
+    @field_validator("sandbox_chat_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+        return value
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("clinic_phone")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        try:
+            parsed = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException as exc:
+            raise ValueError("must be a phone number with country code, e.g. +46 8 123 456 00") from exc
+        if not phonenumbers.is_possible_number(parsed):
+            raise ValueError("is not a possible phone number")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _leyr_complete(self) -> Settings:
+        given = {
+            "LEYR_CLIENT_ID": self.leyr_client_id,
+            "LEYR_CLIENT_SECRET": self.leyr_client_secret,
+            "LEYR_EMR": self.leyr_emr,
+            "LEYR_CARE_UNIT_ID": self.leyr_care_unit_id,
+        }
+        if self.leyr_client_id or self.leyr_client_secret:
+            missing = [name for name, value in given.items() if not value]
+            if missing:
+                raise ValueError(f"{', '.join(missing)} must be set together with the other LEYR_ settings")
+        return self
+
+    @property
+    def sandbox_only(self) -> bool:
+        """No Leyr credentials: every chat runs on the built-in emulator."""
+        return self.leyr_client_id is None
+
+    def is_sandbox_chat(self, chat_id: int) -> bool:
+        return self.sandbox_only or chat_id in self.sandbox_chat_ids
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+    @property
+    def cancellation_deadline(self) -> timedelta:
+        return timedelta(hours=self.cancellation_deadline_hours)
+
+    @property
+    def code_expiry(self) -> timedelta:
+        return timedelta(minutes=self.code_expiry_minutes)
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it in one line."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and `.env`, or one clear line naming what is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper() or "configuration"
+        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None

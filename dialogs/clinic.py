@@ -1,0 +1,119 @@
+"""The small interface through which the dialog reaches the clinic's EHR, and what it gets back.
+
+The dialog knows nothing of Leyr or HTTP: `bot.leyr.clinic` implements `Clinic` over the Leyr
+client and turns Leyr's failures into the `ClinicError` family below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """The EHR's patient: its id (what we store) and the phones on file, as E.164 strings."""
+
+    patient_id: str
+    phones: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    """One appointment as the dialog shows it: names only for care unit and practitioner."""
+
+    id: str
+    start: datetime  # aware
+    end: datetime  # aware
+    status: str
+    care_unit: str
+    practitioner: str
+    resource_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    """What the EHR answered for one appointment we asked to cancel (or confirm).
+
+    `requested_id` is the id we sent; `id` and `status` are what came back. With status
+    `awaiting_confirmation`, `id` is the new id that the SMS code must be sent to.
+    """
+
+    requested_id: str
+    id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class TestPatient:
+    """A sandbox test patient an agent may pick instead of proving identity."""
+
+    personal_number: str
+    label: str
+
+
+class ClinicError(Exception):
+    """A clinic call failed. `reference` is Leyr's `instance`, to show the patient and log."""
+
+    def __init__(self, reference: str | None = None, code: str | None = None) -> None:
+        self.reference = reference
+        self.code = code
+        super().__init__(f"{type(self).__name__} code={code} reference={reference}")
+
+
+class ClinicUnavailable(ClinicError):
+    """The EHR could not be reached; nothing was changed. Worth a retry later."""
+
+
+class OutcomeUnknown(ClinicError):
+    """A write was sent but its answer was lost: re-read before doing anything again."""
+
+
+class NotSupported(ClinicError):
+    """The clinic's EHR does not offer this operation through Leyr."""
+
+
+class PatientNotFound(ClinicError):
+    """No patient with that id at this clinic."""
+
+
+class CodeRejected(ClinicError):
+    """The SMS code was wrong (or no longer accepted); the pending id may still take another."""
+
+
+class PendingGone(ClinicError):
+    """The pending cancellation's id is no longer known (its code expired or was replaced)."""
+
+
+class ClinicRefused(ClinicError):
+    """Any other error the EHR answered with."""
+
+
+class Clinic(Protocol):
+    """What the dialog needs from the clinic."""
+
+    async def find_patient(self, personal_number: str) -> PatientRecord:
+        """The patient with this (normalised) personal number. Raises PatientNotFound."""
+        ...
+
+    async def list_appointments(
+        self, patient_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        """The patient's appointments starting in [start, end), any status."""
+        ...
+
+    async def cancel(self, appointment_ids: Sequence[str], comment: str | None) -> list[CancelOutcome]:
+        """Cancel one (single PATCH) or several (one bulk PATCH). One outcome per id."""
+        ...
+
+    async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
+        """Send the SMS code to the new id of a two-step cancellation."""
+        ...
+
+
+class TestPatientDirectory(Protocol):
+    """Sandbox only: the test patients an agent can pick from."""
+
+    async def test_patients(self) -> list[TestPatient]: ...
