@@ -104,7 +104,9 @@ class Clinic(Protocol):
         """The patient's appointments starting in [start, end), any status."""
         ...
 
-    async def cancel(self, appointment_ids: Sequence[str], comment: str | None) -> list[CancelOutcome]:
+    async def cancel(
+        self, appointment_ids: Sequence[str], comment: str | None
+    ) -> list[CancelOutcome]:
         """Cancel one (single PATCH) or several (one bulk PATCH). One outcome per id."""
         ...
 

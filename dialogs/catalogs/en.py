@@ -1,0 +1,109 @@
+"""English."""
+
+NAME = "English"
+DATETIME = "EEEE d MMMM, HH:mm"
+SHORT = "EEE d MMM, HH:mm"
+
+MESSAGES: dict[str, str] = {
+    "welcome": "Welcome to {clinic}. Here you can cancel your appointments.",
+    "ask_contact": (
+        "First, please tap the button below to share your phone number, so we can check it is you."
+    ),
+    "share_button": "📱 Share my phone number",
+    "contact_not_own": (
+        "That is someone else's contact. Please share your own number with the button below."
+    ),
+    "contact_unreadable": "We could not read that phone number. Please use the button below.",
+    "ask_number": ("Thank you. Now type your personal identity number (12 digits, YYYYMMDD-NNNN)."),
+    "number_invalid": (
+        "That is not a valid personal identity number. Please type it again (YYYYMMDD-NNNN)."
+    ),
+    "identity_failed": (
+        "We could not find a patient with that personal identity number and this phone number. "
+        "Please check the number and try again, or call {clinic} at {phone}."
+    ),
+    "identity_locked": (
+        "Too many attempts. For your safety, please try again in an hour, or call {clinic} at "
+        "{phone}."
+    ),
+    "pick_test_patient": "Sandbox: pick a test patient to act as.",
+    "list_header": "Your upcoming appointments at {clinic}:",
+    "list_choose": "Which appointment do you want to cancel?",
+    "list_choose_several": "Tap each appointment you want to cancel, then Continue.",
+    "list_deadline_note": (
+        "🔒 Starts within {hours} hours: it can only be cancelled by phone, {phone}."
+    ),
+    "list_pending_note": "⏳ Waiting for your SMS code.",
+    "list_status_note": "Appointments with another status can't be cancelled here.",
+    "no_appointments": "You have no upcoming appointments at {clinic}.",
+    "none_cancellable": "None of these can be cancelled here. Please call {clinic} at {phone}.",
+    "btn_several": "Cancel several",
+    "btn_continue": "Continue ({count} selected)",
+    "btn_one_at_a_time": "Just one",
+    "nothing_selected": "Please select at least one appointment first.",
+    "too_many_selected": "You can cancel at most {max} appointments at once.",
+    "confirm_one": "Do you want to cancel this appointment?\n{items}",
+    "confirm_many": "Do you want to cancel these {count} appointments?\n{items}",
+    "confirm_reason": "Reason sent to the clinic: {comment}",
+    "btn_yes": "Yes, cancel",
+    "btn_reason": "Add a reason",
+    "btn_no": "No, keep it",
+    "ask_reason": ("Type a short reason for the clinic (at most {max} characters), or tap Skip."),
+    "btn_skip": "Skip",
+    "reason_too_long": "That is too long: please keep it under {max} characters.",
+    "kept": "Nothing was cancelled.",
+    "ask_code": (
+        "We have sent an SMS with a code to your phone. Type the code to confirm cancelling:\n"
+        "{item}"
+    ),
+    "ask_code_next": "Next, type the SMS code for:\n{item}",
+    "code_not_found": "Please type the code from the SMS: {left} tries left.",
+    "code_wrong": "That code was not right. {left} tries left.",
+    "code_expired": "The code has expired.",
+    "code_locked": "Too many wrong codes.",
+    "btn_resend": "Send a new code",
+    "btn_keep_pending": "Don't cancel it",
+    "code_resent": "A new code is on its way by SMS.",
+    "resend_limit": (
+        "No more new codes today for this appointment. Please call {clinic} at {phone}."
+    ),
+    "outcome_cancelled": "✅ Cancelled: {item}",
+    "outcome_not_cancelled": "❌ Not cancelled: {item}",
+    "outcome_unknown": (
+        "❓ We could not confirm whether this was cancelled: {item}. "
+        "Tap Check again in a minute; nothing will be cancelled twice."
+    ),
+    "why_expired": "The code expired.",
+    "why_locked": "Too many wrong codes.",
+    "why_refused": "The clinic's system did not accept it.",
+    "why_not_cancellable": "It can no longer be cancelled here.",
+    "why_stopped": "You stopped before entering the code.",
+    "why_unavailable": "We could not reach the clinic's system.",
+    "words_yes": "yes, y, ok, sure",
+    "words_no": "no, n",
+    "outcome_call": "For help, call {clinic} at {phone}.",
+    "reference": "Reference: {reference}",
+    "btn_another": "Cancel another appointment",
+    "btn_check_again": "Check again",
+    "btn_retry": "Try again",
+    "unavailable": (
+        "We can't reach the clinic's system right now, and nothing was changed. "
+        "Please try again in a few minutes."
+    ),
+    "not_supported": (
+        "{clinic}'s system does not allow this here. Please call {clinic} at {phone}."
+    ),
+    "refused": "The clinic's system did not accept the request. Please call {clinic} at {phone}.",
+    "help": (
+        "This bot lets you cancel your appointments at {clinic}.\n"
+        "/start: begin again\n/stop: stop what is going on now\n/language: change language\n"
+        "/help: this message\nFor anything else, call {clinic} at {phone}."
+    ),
+    "stopped": "Stopped. Nothing more will be done. Send /start whenever you like.",
+    "idle": "Send /start to see your appointments.",
+    "stale_button": "That button is from an earlier message. Here is where we are now:",
+    "language_prompt": "Choose your language:",
+    "language_set": "I will speak English from now on.",
+    "unknown_command": "I don't know that command.",
+    "use_buttons": "Please choose one of the options below.",
+}

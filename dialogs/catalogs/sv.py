@@ -1,0 +1,103 @@
+"""Svenska."""
+
+NAME = "Svenska"
+DATETIME = "EEEE d MMMM 'kl.' HH:mm"
+SHORT = "EEE d MMM 'kl.' HH:mm"
+
+MESSAGES: dict[str, str] = {
+    "welcome": "Välkommen till {clinic}. Här kan du avboka dina tider.",
+    "ask_contact": (
+        "Tryck först på knappen nedan och dela ditt telefonnummer, så att vi kan se att det är du."
+    ),
+    "share_button": "📱 Dela mitt telefonnummer",
+    "contact_not_own": (
+        "Det där är någon annans kontakt. Dela ditt eget nummer med knappen nedan."
+    ),
+    "contact_unreadable": "Vi kunde inte läsa telefonnumret. Använd knappen nedan.",
+    "ask_number": "Tack. Skriv nu ditt personnummer (12 siffror, ÅÅÅÅMMDD-NNNN).",
+    "number_invalid": "Det är inget giltigt personnummer. Skriv det igen (ÅÅÅÅMMDD-NNNN).",
+    "identity_failed": (
+        "Vi hittade ingen patient med det personnumret och det här telefonnumret. "
+        "Kontrollera numret och försök igen, eller ring {clinic} på {phone}."
+    ),
+    "identity_locked": (
+        "För många försök. Av säkerhetsskäl: försök igen om en timme, eller ring {clinic} på "
+        "{phone}."
+    ),
+    "pick_test_patient": "Sandlåda: välj en testpatient att agera som.",
+    "list_header": "Dina kommande tider hos {clinic}:",
+    "list_choose": "Vilken tid vill du avboka?",
+    "list_choose_several": "Tryck på varje tid du vill avboka och sedan på Fortsätt.",
+    "list_deadline_note": ("🔒 Börjar inom {hours} timmar: kan bara avbokas per telefon, {phone}."),
+    "list_pending_note": "⏳ Väntar på din SMS-kod.",
+    "list_status_note": "Tider med annan status kan inte avbokas här.",
+    "no_appointments": "Du har inga kommande tider hos {clinic}.",
+    "none_cancellable": "Ingen av dessa kan avbokas här. Ring {clinic} på {phone}.",
+    "btn_several": "Avboka flera",
+    "btn_continue": "Fortsätt ({count} valda)",
+    "btn_one_at_a_time": "Bara en",
+    "nothing_selected": "Välj minst en tid först.",
+    "too_many_selected": "Du kan avboka högst {max} tider åt gången.",
+    "confirm_one": "Vill du avboka den här tiden?\n{items}",
+    "confirm_many": "Vill du avboka de här {count} tiderna?\n{items}",
+    "confirm_reason": "Anledning till mottagningen: {comment}",
+    "btn_yes": "Ja, avboka",
+    "btn_reason": "Lägg till anledning",
+    "btn_no": "Nej, behåll",
+    "ask_reason": (
+        "Skriv en kort anledning till mottagningen (högst {max} tecken), eller tryck Hoppa över."
+    ),
+    "btn_skip": "Hoppa över",
+    "reason_too_long": "Det är för långt: håll det under {max} tecken.",
+    "kept": "Inget avbokades.",
+    "ask_code": (
+        "Vi har skickat ett SMS med en kod till din telefon. Skriv koden för att bekräfta "
+        "avbokningen:\n{item}"
+    ),
+    "ask_code_next": "Skriv nu SMS-koden för:\n{item}",
+    "code_not_found": "Skriv koden från SMS:et: {left} försök kvar.",
+    "code_wrong": "Koden stämde inte. {left} försök kvar.",
+    "code_expired": "Koden har gått ut.",
+    "code_locked": "För många felaktiga koder.",
+    "btn_resend": "Skicka ny kod",
+    "btn_keep_pending": "Avboka inte",
+    "code_resent": "En ny kod är på väg med SMS.",
+    "resend_limit": ("Inga fler nya koder i dag för den här tiden. Ring {clinic} på {phone}."),
+    "outcome_cancelled": "✅ Avbokad: {item}",
+    "outcome_not_cancelled": "❌ Inte avbokad: {item}",
+    "outcome_unknown": (
+        "❓ Vi kunde inte bekräfta om den här avbokades: {item}. "
+        "Tryck på Kontrollera igen om en minut; inget avbokas två gånger."
+    ),
+    "why_expired": "Koden gick ut.",
+    "why_locked": "För många felaktiga koder.",
+    "why_refused": "Mottagningens system godtog den inte.",
+    "why_not_cancellable": "Den kan inte längre avbokas här.",
+    "why_stopped": "Du avbröt innan koden skrevs in.",
+    "why_unavailable": "Vi nådde inte mottagningens system.",
+    "words_yes": "ja, j, ok",
+    "words_no": "nej, n",
+    "outcome_call": "Behöver du hjälp, ring {clinic} på {phone}.",
+    "reference": "Referens: {reference}",
+    "btn_another": "Avboka en annan tid",
+    "btn_check_again": "Kontrollera igen",
+    "btn_retry": "Försök igen",
+    "unavailable": (
+        "Vi når inte mottagningens system just nu, och inget har ändrats. "
+        "Försök igen om några minuter."
+    ),
+    "not_supported": ("{clinic}s system tillåter inte det här. Ring {clinic} på {phone}."),
+    "refused": "Mottagningens system godtog inte begäran. Ring {clinic} på {phone}.",
+    "help": (
+        "Här kan du avboka dina tider hos {clinic}.\n"
+        "/start: börja om\n/stop: avbryt det som pågår\n/language: byt språk\n"
+        "/help: det här meddelandet\nFör allt annat, ring {clinic} på {phone}."
+    ),
+    "stopped": "Avbrutet. Inget mer görs. Skicka /start när du vill.",
+    "idle": "Skicka /start för att se dina tider.",
+    "stale_button": "Den knappen hör till ett tidigare meddelande. Så här ser det ut nu:",
+    "language_prompt": "Välj språk:",
+    "language_set": "Jag pratar svenska från och med nu.",
+    "unknown_command": "Det kommandot känner jag inte till.",
+    "use_buttons": "Välj ett av alternativen nedan.",
+}

@@ -1,0 +1,27 @@
+"""The clinic-specific knobs of the dialog, filled by the service from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+IdKind = Literal["se_personal_number", "no_personal_number"]
+
+
+@dataclass(frozen=True, slots=True)
+class DialogConfig:
+    clinic_name: str
+    clinic_phone: str
+    zone: ZoneInfo
+    region: str = "SE"
+    id_kind: IdKind = "se_personal_number"
+    cancellation_deadline: timedelta = timedelta(hours=24)
+    horizon: timedelta = timedelta(days=180)
+    code_max_attempts: int = 5
+    code_expiry: timedelta = timedelta(minutes=10)
+    code_resends_per_day: int = 3
+    identity_attempts_per_hour: int = 5
+    max_bulk: int = 10
+    comment_max_length: int = 500

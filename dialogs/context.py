@@ -1,0 +1,85 @@
+"""The dialog's memory of one chat, persisted as JSON between messages (and across restarts).
+
+It holds no personal number, phone number or SMS code: the phone is kept only as a keyed digest.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Outcome = Literal["cancelled", "not_cancelled", "unknown"]
+Blocked = Literal["deadline", "pending", "status"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Shown(_Model):
+    """An appointment as last listed to the patient."""
+
+    id: str
+    start: AwareDatetime
+    status: str
+    care_unit: str
+    practitioner: str
+    resource_id: str | None = None
+    blocked: Blocked | None = None
+    awaiting: bool = False  # a two-step cancellation of it waits for a code
+
+    @property
+    def cancellable(self) -> bool:
+        return self.blocked is None
+
+
+class Pending(_Model):
+    """A two-step cancellation waiting for the patient's SMS code."""
+
+    original_id: str
+    new_id: str
+    expires_at: AwareDatetime
+    attempts_left: int
+    dead: Literal["expired", "locked"] | None = None
+
+
+class Result(_Model):
+    appointment_id: str
+    outcome: Outcome
+    reason: str | None = None  # a catalog key saying why not
+    reference: str | None = None
+
+
+class DialogContext(_Model):
+    language: str = "en"
+    patient_id: str | None = None
+    phone_digest: str | None = None
+    generation: int = 0
+    appointments: list[Shown] = Field(default_factory=list)
+    multi: bool = False
+    selected: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    pending: list[Pending] = Field(default_factory=list)
+    results: list[Result] = Field(default_factory=list)
+    resends: dict[str, list[date]] = Field(default_factory=dict)
+    identity_failures: list[AwareDatetime] = Field(default_factory=list)
+    reread_needed: bool = False
+    note: str | None = None  # a catalog key: the outcome when no cancellation was tried
+    note_reference: str | None = None
+    note_retry: bool = False
+
+    def shown(self, appointment_id: str) -> Shown | None:
+        return next((a for a in self.appointments if a.id == appointment_id), None)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_defaults=True)
+
+    @classmethod
+    def load(cls, data: dict[str, Any]) -> DialogContext:
+        return cls.model_validate(data)
+
+
+def recent(times: list[datetime], since: datetime) -> list[datetime]:
+    return [t for t in times if t >= since]

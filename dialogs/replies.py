@@ -1,0 +1,45 @@
+"""What the dialog answers: texts with options, contact requests, and chores for the adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice. `key` is opaque and short (adapters send it back as button data)."""
+
+    key: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One message. `options` are rows of choices; `request_contact` asks for the own phone."""
+
+    text: str
+    options: tuple[tuple[Option, ...], ...] = ()
+    request_contact: str | None = None  # the label of the share-my-phone button
+    sandbox_note: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """One cancellation attempt's outcome, saved with the new state in one transaction."""
+
+    appointment_id: str
+    outcome: str
+    new_id: str | None = None
+    reference: str | None = None
+
+
+@dataclass(slots=True)
+class StepResult:
+    """Everything a step produced, for the engine to store and the adapter to render."""
+
+    replies: list[Reply] = field(default_factory=list)
+    delete_user_message: bool = False
+    audits: list[Audit] = field(default_factory=list)
+    linked_patient: str | None = None
+    wake_at: datetime | None = None  # deliver a Tick then (a code may expire)
