@@ -1,0 +1,333 @@
+"""The async Leyr client: one pooled `httpx.AsyncClient`, both auth headers, typed answers.
+
+Reads retry transient failures with backoff; writes never retry: a write whose answer was lost
+raises `LeyrOutcomeUnknown` so the caller re-reads. Logs carry method, path template, status,
+timing and Leyr's `instance`; never bodies, query strings, patient ids, codes or secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from bot.leyr.errors import (
+    LeyrApiError,
+    LeyrBadRequest,
+    LeyrEmrError,
+    LeyrError,
+    LeyrMalformedResponse,
+    LeyrOutcomeUnknown,
+    LeyrUnauthorized,
+    LeyrUnavailable,
+    LeyrUnknownError,
+)
+from bot.leyr.models import (
+    CANCELLED,
+    Appointment,
+    CareUnit,
+    ErrorEnvelope,
+    Patient,
+    PatientIdType,
+    Resource,
+    typed_patient_id,
+)
+from bot.settings import Settings
+
+log = logging.getLogger("bot.leyr")
+
+# [assumed] in ../shared/leyr-api.md, kept here in one place:
+APPOINTMENT_RANGE_PARAMS = ("start", "end")  # names of the date-range filter on appointments
+BULK_ANSWER_IS_ARRAY = True  # bulk PATCH answers one appointment per id, in request order
+
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Sleep = Callable[[float], Awaitable[None]]
+
+_ERRORS: dict[str, type[LeyrApiError]] = {
+    "BAD_REQUEST": LeyrBadRequest,
+    "UNAUTHORIZED": LeyrUnauthorized,
+    "EMR_ERROR": LeyrEmrError,
+}
+
+
+class LeyrClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        emr: str,
+        care_unit_id: str,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_read_attempts: int = 3,
+        backoff: float = 0.2,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={
+                "x-leyr-client-id": client_id,
+                "x-leyr-client-secret": client_secret,
+                "accept": "application/json",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            transport=transport,
+        )
+        self._unit = f"/emrs/{quote(emr, safe='')}/care-units/{quote(care_unit_id, safe='')}"
+        self._emr = emr
+        self._attempts = max(1, max_read_attempts)
+        self._backoff = backoff
+        self._sleep = sleep
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+    ) -> LeyrClient:
+        assert settings.leyr_client_id and settings.leyr_client_secret
+        assert settings.leyr_emr and settings.leyr_care_unit_id
+        return cls(
+            base_url=settings.leyr_base_url,
+            client_id=settings.leyr_client_id,
+            client_secret=settings.leyr_client_secret.get_secret_value(),
+            emr=settings.leyr_emr,
+            care_unit_id=settings.leyr_care_unit_id,
+            timeout=settings.leyr_timeout_seconds,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> LeyrClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def list_care_units(self) -> list[CareUnit]:
+        path = f"/emrs/{quote(self._emr, safe='')}/care-units"
+        return await self._read_list(path, "/emrs/{emr}/care-units", CareUnit)
+
+    async def list_resources(self) -> list[Resource]:
+        return await self._read_list(
+            f"{self._unit}/resources", "/emrs/{emr}/care-units/{cu}/resources", Resource
+        )
+
+    async def get_patient(self, id_type: PatientIdType, value: str) -> Patient:
+        patient_id = quote(typed_patient_id(id_type, value), safe="")
+        data = await self._read(
+            f"{self._unit}/patients/{patient_id}", "/emrs/{emr}/care-units/{cu}/patients/{id}"
+        )
+        return _parse(Patient, data, write=False)
+
+    async def list_appointments(
+        self, patient_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        start_name, end_name = APPOINTMENT_RANGE_PARAMS
+        params = {
+            "patient_id": patient_id,
+            start_name: start.isoformat(),
+            end_name: end.isoformat(),
+        }
+        return await self._read_list(
+            f"{self._unit}/appointments",
+            "/emrs/{emr}/care-units/{cu}/appointments",
+            Appointment,
+            params,
+        )
+
+    # -- writes ---------------------------------------------------------------------------------
+    async def cancel_appointment(
+        self, appointment_id: str, comment: str | None = None
+    ) -> Appointment:
+        body: dict[str, Any] = {"status": CANCELLED}
+        if comment:
+            body["comment"] = comment
+        data = await self._write(
+            f"{self._unit}/appointments/{quote(appointment_id, safe='')}",
+            "/emrs/{emr}/care-units/{cu}/appointments/{id}",
+            body,
+        )
+        return _parse(Appointment, data, write=True)
+
+    async def cancel_appointments(
+        self, appointment_ids: Sequence[str], comment: str | None = None
+    ) -> list[Appointment]:
+        body: dict[str, Any] = {"ids": list(appointment_ids), "status": CANCELLED}
+        if comment:
+            body["comment"] = comment
+        data = await self._write(
+            f"{self._unit}/appointments", "/emrs/{emr}/care-units/{cu}/appointments", body
+        )
+        return _parse_list(Appointment, data, write=True)
+
+    async def confirm_cancellation(self, new_id: str, code: str) -> Appointment:
+        data = await self._write(
+            f"{self._unit}/appointments/{quote(new_id, safe='')}",
+            "/emrs/{emr}/care-units/{cu}/appointments/{id}",
+            {"confirmation": {"code": code}},
+        )
+        return _parse(Appointment, data, write=True)
+
+    # -- plumbing -------------------------------------------------------------------------------
+    async def _read_list(
+        self,
+        path: str,
+        template: str,
+        model: type[ModelT],
+        params: dict[str, str] | None = None,
+    ) -> list[ModelT]:
+        return _parse_list(model, await self._read(path, template, params), write=False)
+
+    async def _read(self, path: str, template: str, params: dict[str, str] | None = None) -> Any:
+        for attempt in range(1, self._attempts + 1):
+            started = time.perf_counter()
+            try:
+                response = await self._http.get(path, params=params)
+            except httpx.TransportError as error:
+                _log_failure("GET", template, attempt, started, type(error).__name__)
+                if attempt == self._attempts:
+                    raise LeyrUnavailable(
+                        f"GET {template} failed: {type(error).__name__}"
+                    ) from None
+            else:
+                _log_response("GET", template, attempt, started, response)
+                if response.status_code < 500 and response.status_code != 429:
+                    return _json_or_raise(response, template, write=False)
+                if attempt == self._attempts:
+                    raise _transient_error(response, template)
+            await self._sleep(self._backoff * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    async def _write(self, path: str, template: str, body: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        try:
+            response = await self._http.patch(path, json=body)
+        except NOT_SENT as error:
+            _log_failure("PATCH", template, 1, started, type(error).__name__)
+            raise LeyrUnavailable(f"PATCH {template} not sent: {type(error).__name__}") from None
+        except httpx.TransportError as error:
+            _log_failure("PATCH", template, 1, started, type(error).__name__)
+            raise LeyrOutcomeUnknown(
+                f"PATCH {template} answer lost: {type(error).__name__}"
+            ) from None
+        _log_response("PATCH", template, 1, started, response)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise LeyrOutcomeUnknown(
+                f"PATCH {template} answered {response.status_code}",
+                status=response.status_code,
+                instance=_instance(response),
+            )
+        return _json_or_raise(response, template, write=True)
+
+
+def _instance(response: httpx.Response) -> str | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    value = data.get("instance") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _envelope(response: httpx.Response) -> ErrorEnvelope | None:
+    try:
+        return ErrorEnvelope.model_validate_json(response.content)
+    except ValidationError:
+        return None
+
+
+def _api_error(envelope: ErrorEnvelope, status: int, template: str) -> LeyrApiError:
+    kind = _ERRORS.get(envelope.code, LeyrUnknownError)
+    return kind(
+        f"Leyr refused {template}",
+        code=envelope.code,
+        error_codes=tuple(e.error_code for e in envelope.errors),
+        instance=envelope.instance,
+        status=status,
+    )
+
+
+def _transient_error(response: httpx.Response, template: str) -> LeyrUnavailable:
+    return LeyrUnavailable(
+        f"GET {template} kept failing",
+        status=response.status_code,
+        instance=_instance(response),
+    )
+
+
+def _json_or_raise(response: httpx.Response, template: str, *, write: bool) -> Any:
+    if response.is_success:
+        try:
+            return response.json()
+        except ValueError:
+            kind = LeyrOutcomeUnknown if write else LeyrMalformedResponse
+            raise kind(f"{template}: answer is not JSON", status=response.status_code) from None
+    envelope = _envelope(response)
+    if envelope is None:
+        raise LeyrUnknownError(
+            f"{template}: error without Leyr's envelope", status=response.status_code
+        )
+    raise _api_error(envelope, response.status_code, template)
+
+
+def _parse(model: type[ModelT], data: Any, *, write: bool) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError:
+        kind: type[LeyrError] = LeyrOutcomeUnknown if write else LeyrMalformedResponse
+        raise kind(f"unexpected shape for {model.__name__}") from None
+
+
+def _parse_list(model: type[ModelT], data: Any, *, write: bool) -> list[ModelT]:
+    try:
+        return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
+    except ValidationError:
+        kind: type[LeyrError] = LeyrOutcomeUnknown if write else LeyrMalformedResponse
+        raise kind(f"unexpected shape for a list of {model.__name__}") from None
+
+
+def _log_response(
+    method: str, template: str, attempt: int, started: float, response: httpx.Response
+) -> None:
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.is_success:
+        log.debug(
+            "%s %s -> %s %.0fms attempt=%s",
+            method,
+            template,
+            response.status_code,
+            elapsed,
+            attempt,
+        )
+        return
+    envelope = _envelope(response)
+    log.warning(
+        "%s %s -> %s %.0fms attempt=%s code=%s error_codes=%s instance=%s",
+        method,
+        template,
+        response.status_code,
+        elapsed,
+        attempt,
+        envelope.code if envelope else None,
+        ",".join(e.error_code for e in envelope.errors) if envelope else None,
+        envelope.instance if envelope else None,
+    )
+
+
+def _log_failure(method: str, template: str, attempt: int, started: float, error: str) -> None:
+    elapsed = (time.perf_counter() - started) * 1000
+    log.warning("%s %s failed %s %.0fms attempt=%s", method, template, error, elapsed, attempt)
