@@ -1,0 +1,175 @@
+"""The store: load a chat's snapshot, and save a new one with its audit rows in one transaction.
+
+Saves are guarded by the row's version, so two concurrent updates of one chat cannot both win.
+Sessions are short-lived; nothing per chat stays in memory between calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
+
+
+class StaleVersion(Exception):
+    """Another update of this chat was saved first; this step's effects were not stored."""
+
+
+@dataclass
+class ChatSnapshot:
+    chat_id: int
+    state: str
+    context: dict[str, Any] = field(default_factory=dict)
+    language: str = "en"
+    version: int = 0
+    last_update_id: int | None = None
+    ui_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    appointment_id: str
+    outcome: str
+    new_id: str | None = None
+    leyr_instance: str | None = None
+    patient_id: str | None = None
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, pseudonym_key: str) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._key = pseudonym_key.encode()
+
+    def patient_key(self, patient_id: str | None) -> str:
+        """A pseudonym for the patient: the same for the same patient, unreadable without the key."""
+        return hmac.new(self._key, (patient_id or "").encode(), hashlib.sha256).hexdigest()
+
+    async def load(self, chat_id: int) -> ChatSnapshot | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(select(ChatState).where(ChatState.chat_id == chat_id))  # type: ignore[arg-type]
+            ).scalar_one_or_none()
+        if row is None:
+            return None
+        return ChatSnapshot(
+            chat_id=row.chat_id,
+            state=row.state,
+            context=json.loads(row.context),
+            language=row.language,
+            version=row.version,
+            last_update_id=row.last_update_id,
+            ui_message_id=row.ui_message_id,
+        )
+
+    async def save(
+        self,
+        snapshot: ChatSnapshot,
+        *,
+        expected_version: int | None,
+        audits: Sequence[AuditEntry] = (),
+        update_id: int | None = None,
+        link: tuple[int, str] | None = None,
+    ) -> ChatSnapshot:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "state": snapshot.state,
+            "context": json.dumps(snapshot.context, separators=(",", ":")),
+            "language": snapshot.language,
+            "updated_at": now,
+        }
+        if update_id is not None:
+            values["last_update_id"] = update_id
+        version = 1 if expected_version is None else expected_version + 1
+        async with self._sessions() as session, session.begin():
+            if expected_version is None:
+                try:
+                    async with session.begin_nested():
+                        await session.execute(
+                            insert(ChatState).values(
+                                chat_id=snapshot.chat_id,
+                                version=version,
+                                created_at=now,
+                                ui_message_id=snapshot.ui_message_id,
+                                **values,
+                            )
+                        )
+                except IntegrityError:
+                    raise StaleVersion(snapshot.chat_id) from None
+            else:
+                done = await session.execute(
+                    update(ChatState)
+                    .where(ChatState.chat_id == snapshot.chat_id)  # type: ignore[arg-type]
+                    .where(ChatState.version == expected_version)  # type: ignore[arg-type]
+                    .values(version=version, **values)
+                )
+                if done.rowcount != 1:  # type: ignore[attr-defined]
+                    raise StaleVersion(snapshot.chat_id)
+            if audits:
+                await session.execute(
+                    insert(CancellationAudit),
+                    [
+                        {
+                            "chat_id": snapshot.chat_id,
+                            "patient_key": self.patient_key(a.patient_id),
+                            "appointment_id": a.appointment_id,
+                            "new_id": a.new_id,
+                            "outcome": a.outcome,
+                            "leyr_instance": a.leyr_instance,
+                            "created_at": now,
+                        }
+                        for a in audits
+                    ],
+                )
+            if link is not None:
+                user_id, patient_id = link
+                await session.execute(delete(ChatLink).where(ChatLink.telegram_user_id == user_id))  # type: ignore[arg-type]
+                await session.execute(
+                    insert(ChatLink).values(
+                        telegram_user_id=user_id, patient_id=patient_id, linked_at=now
+                    )
+                )
+        return ChatSnapshot(
+            chat_id=snapshot.chat_id,
+            state=snapshot.state,
+            context=snapshot.context,
+            language=snapshot.language,
+            version=version,
+            last_update_id=update_id if update_id is not None else snapshot.last_update_id,
+            ui_message_id=snapshot.ui_message_id,
+        )
+
+    async def linked_patient(self, telegram_user_id: int) -> str | None:
+        async with self._sessions() as session:
+            return (
+                await session.execute(
+                    select(ChatLink.patient_id).where(ChatLink.telegram_user_id == telegram_user_id)  # type: ignore[arg-type]
+                )
+            ).scalar_one_or_none()
+
+    async def set_ui_message(self, chat_id: int, message_id: int | None) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(ChatState)
+                .where(ChatState.chat_id == chat_id)  # type: ignore[arg-type]
+                .values(ui_message_id=message_id)
+            )
+
+    async def audits(self, chat_id: int | None = None) -> list[CancellationAudit]:
+        query = select(CancellationAudit).order_by(CancellationAudit.id)  # type: ignore[arg-type]
+        if chat_id is not None:
+            query = query.where(CancellationAudit.chat_id == chat_id)  # type: ignore[arg-type]
+        async with self._sessions() as session:
+            return list((await session.execute(query)).scalars())
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,53 @@
+"""The tables: per-chat dialog state, chat-to-patient links, and the cancellation audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=False)
+
+
+class ChatState(SQLModel, table=True):
+    __tablename__ = "chat_state"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    state: str = Field(max_length=40)
+    context: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = Field(max_length=8)
+    version: int
+    last_update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    ui_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class ChatLink(SQLModel, table=True):
+    __tablename__ = "chat_link"
+
+    telegram_user_id: int = Field(
+        sa_column=Column(BigInteger, primary_key=True, autoincrement=False)
+    )
+    patient_id: str = Field(max_length=200)
+    linked_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class CancellationAudit(SQLModel, table=True):
+    __tablename__ = "cancellation_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    patient_key: str = Field(max_length=64)
+    appointment_id: str = Field(max_length=200, index=True)
+    new_id: str | None = Field(default=None, max_length=200)
+    outcome: str = Field(max_length=40)
+    leyr_instance: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
