@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat run sandbox test lint typecheck check bench lock diagram clean
+.PHONY: install chat run sandbox test lint typecheck check lock diagram clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,6 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 check: lint typecheck test
-
-bench: $(STAMP)
-	$(BIN)/python -m bot bench
 
 diagram: $(STAMP)  ## rewrite the state diagram in README.md from the machine
 	$(BIN)/python -m bot diagram --write README.md

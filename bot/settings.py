@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+            return frozenset(
+                int(part) for part in value.replace(";", ",").split(",") if part.strip()
+            )
         return value
 
     @field_validator("clinic_timezone")
@@ -74,7 +76,9 @@ class Settings(BaseSettings):
         try:
             parsed = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException as exc:
-            raise ValueError("must be a phone number with country code, e.g. +46 8 123 456 00") from exc
+            raise ValueError(
+                "must be a phone number with country code, e.g. +46 8 123 456 00"
+            ) from exc
         if not phonenumbers.is_possible_number(parsed):
             raise ValueError("is not a possible phone number")
         return value
@@ -98,7 +102,9 @@ class Settings(BaseSettings):
         if self.leyr_client_id or self.leyr_client_secret:
             missing = [name for name, value in given.items() if not value]
             if missing:
-                raise ValueError(f"{', '.join(missing)} must be set together with the other LEYR_ settings")
+                raise ValueError(
+                    f"{', '.join(missing)} must be set together with the other LEYR_ settings"
+                )
         return self
 
     @property
@@ -116,6 +122,10 @@ class Settings(BaseSettings):
     @property
     def cancellation_deadline(self) -> timedelta:
         return timedelta(hours=self.cancellation_deadline_hours)
+
+    @property
+    def appointments_horizon(self) -> timedelta:
+        return timedelta(days=self.appointments_horizon_days)
 
     @property
     def code_expiry(self) -> timedelta:

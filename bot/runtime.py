@@ -1,0 +1,133 @@
+"""Wiring: settings -> storage, Leyr clients, the sandbox, and the engine that uses them.
+
+One `LeyrClient` (one connection pool) per Leyr endpoint per process. Sandbox chats (and every
+chat when no Leyr credentials are set) reach the in-process emulator; the others reach Leyr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.engine import Engine
+from bot.leyr.client import LeyrClient
+from bot.leyr.clinic import LeyrClinic
+from bot.sandbox.agent import SandboxAgent
+from bot.sandbox.emulator import Emulator
+from bot.settings import (
+    SANDBOX_CARE_UNIT,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_EMR,
+    Settings,
+)
+from bot.store import Store, open_store
+from dialogs.config import DialogConfig, IdKind
+from dialogs.conversation import Services
+
+SANDBOX_BASE_URL = "http://sandbox.invalid/api"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    store: Store
+    engine: Engine
+    agent: SandboxAgent | None
+    emulator: Emulator | None
+
+
+def dialog_config(settings: Settings) -> DialogConfig:
+    id_kind: IdKind = (
+        "no_personal_number"
+        if settings.leyr_patient_id_type == "no_personal_number"
+        else "se_personal_number"
+    )
+    return DialogConfig(
+        clinic_name=settings.clinic_name,
+        clinic_phone=settings.clinic_phone,
+        zone=settings.zone,
+        region=settings.clinic_region,
+        id_kind=id_kind,
+        cancellation_deadline=settings.cancellation_deadline,
+        horizon=settings.appointments_horizon,
+        code_max_attempts=settings.code_max_attempts,
+        code_expiry=settings.code_expiry,
+        code_resends_per_day=settings.code_resends_per_day,
+        identity_attempts_per_hour=settings.identity_attempts_per_hour,
+    )
+
+
+def keyed_digest(key: str) -> Callable[[str], str]:
+    secret = key.encode()
+
+    def digest(value: str) -> str:
+        return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+
+    return digest
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    *,
+    all_sandbox: bool = False,
+    emulator: Emulator | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> AsyncIterator[Runtime]:
+    """Everything the adapters need, closed again on exit. `all_sandbox` forces every chat onto
+    the emulator (the terminal chat does); `emulator` lets tests bring their own."""
+    config = dialog_config(settings)
+    digest = keyed_digest(settings.pseudonym_key.get_secret_value())
+    sandbox_everywhere = all_sandbox or settings.sandbox_only
+    async with AsyncExitStack() as stack:
+        store = await open_store(
+            settings.database_url, pseudonym_key=settings.pseudonym_key.get_secret_value()
+        )
+        stack.push_async_callback(store.close)
+
+        live: Services | None = None
+        if not sandbox_everywhere:
+            client = LeyrClient.from_settings(settings)
+            stack.push_async_callback(client.aclose)
+            live = Services(
+                clinic=LeyrClinic.from_settings(client, settings), config=config, digest=digest
+            )
+
+        agent: SandboxAgent | None = None
+        if sandbox_everywhere or settings.sandbox_chat_ids:
+            emulator = emulator or Emulator()
+            sandbox_client = LeyrClient(
+                base_url=SANDBOX_BASE_URL,
+                client_id=SANDBOX_CLIENT_ID,
+                client_secret=SANDBOX_CLIENT_SECRET,
+                emr=SANDBOX_EMR,
+                care_unit_id=SANDBOX_CARE_UNIT,
+                timeout=settings.leyr_timeout_seconds,
+                transport=emulator.transport(),
+            )
+            stack.push_async_callback(sandbox_client.aclose)
+            sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings)
+            agent = SandboxAgent(emulator)
+
+        def is_sandbox(chat_id: int) -> bool:
+            return sandbox_everywhere or settings.is_sandbox_chat(chat_id)
+
+        def services_for(chat_id: int) -> Services:
+            if is_sandbox(chat_id):
+                assert agent is not None
+                return Services(
+                    clinic=agent.relay(chat_id, sandbox_clinic),
+                    config=config,
+                    digest=digest,
+                    directory=agent,
+                )
+            assert live is not None
+            return live
+
+        engine = Engine(store, services_for, is_sandbox, clock)
+        yield Runtime(settings, store, engine, agent, emulator if agent else None)
