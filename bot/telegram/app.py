@@ -1,0 +1,58 @@
+"""Building the python-telegram-bot `Application`: Bot API location, per-chat ordered concurrent
+processing, the rate limiter, and the adapter's handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.telegram.handlers import AnyApplication, TelegramAdapter
+from bot.telegram.ordering import DEFAULT_CONCURRENCY, ChatOrderedProcessor
+
+ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
+"""Named explicitly: a bot that is not told gets whatever it was last told, by anyone."""
+
+FLOOD_RETRIES = 3
+"""How often the rate limiter retries a call Telegram refused with RetryAfter (flood control)."""
+
+Hook = Callable[[AnyApplication], Coroutine[Any, Any, None]]
+
+
+def api_urls(api_url: str) -> tuple[str, str]:
+    """(base_url, base_file_url) for PTB, from the Bot API server's base URL."""
+    base = api_url.rstrip("/")
+    return f"{base}/bot", f"{base}/file/bot"
+
+
+def build_application(
+    token: str,
+    api_url: str,
+    adapter: TelegramAdapter,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    flood_retries: int = FLOOD_RETRIES,
+    post_init: Hook | None = None,
+    post_stop: Hook | None = None,
+    post_shutdown: Hook | None = None,
+) -> AnyApplication:
+    base_url, base_file_url = api_urls(api_url)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(base_file_url)
+        .concurrent_updates(ChatOrderedProcessor(concurrency, on_arrival=adapter.arrival))
+        .rate_limiter(AIORateLimiter(max_retries=flood_retries))
+    )
+    if post_init is not None:
+        builder = builder.post_init(post_init)
+    if post_stop is not None:
+        builder = builder.post_stop(post_stop)
+    if post_shutdown is not None:
+        builder = builder.post_shutdown(post_shutdown)
+    application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
+    adapter.install(application)
+    return application

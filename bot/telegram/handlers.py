@@ -1,0 +1,363 @@
+"""Telegram updates in, dialog events to the engine, replies back out as messages.
+
+One `TelegramAdapter` per application. Per update it maps the update to a dialog event, runs it
+through the engine (which loads and saves the chat's state), and renders what comes back:
+
+* a button press is answered at once (see `arrival`), then its message is edited to show the
+  step's first reply; typed text gets its reply as a new message;
+* buttons live only on the newest bot message: the message that held the chat's live buttons
+  (the engine remembers its id) has its keyboard removed once a newer message is shown;
+* the patient's message holding an SMS code (or personal number) is deleted once used;
+* in sandbox chats every message is marked, agent commands reach the `SandboxAgent`, and the SMS
+  the emulator "sent" is shown. Other chats never reach the agent: their slash commands all go
+  to the dialog, which answers unknown ones with help.
+
+Nothing here logs message texts, phone numbers or tokens: only ids, types and states.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from telegram import Bot, CallbackQuery, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.engine import Handled, Sender
+from bot.telegram.ordering import ChatTick
+from bot.telegram.render import inline_keyboard, message_text, new_message_markup
+from bot.telegram.texts import text
+from bot.telegram.wakeups import WakeScheduler
+from dialogs.events import Button, Command, Contact, Event, Text, Tick
+from dialogs.machine import IDENTIFY_CONTACT
+from dialogs.replies import Reply
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class DialogEngine(Protocol):
+    """What the adapter needs of `bot.engine.Engine`."""
+
+    async def handle(
+        self, sender: Sender, event: Event, *, update_id: int | None = None
+    ) -> Handled: ...
+
+    async def set_ui_message(self, chat_id: int, message_id: int | None) -> None: ...
+
+
+class AgentTools(Protocol):
+    """What the adapter needs of `bot.sandbox.agent.SandboxAgent`."""
+
+    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None: ...
+
+    async def sms_for(self, chat_id: int) -> list[str]: ...
+
+
+def command_parts(message_text: str) -> tuple[str, list[str]] | None:
+    """("name", [args]) for "/Name@bot a b"; None when the text is not a command."""
+    if not message_text.startswith("/"):
+        return None
+    words = message_text[1:].split()
+    if not words:
+        return None
+    name = words[0].partition("@")[0].lower()
+    return (name, words[1:]) if name else None
+
+
+def event_for(message: Message) -> Event:
+    """The dialog event for a patient's message (private chat, from a user)."""
+    if message.contact is not None:
+        sender = message.from_user
+        own = (
+            sender is not None
+            and message.contact.user_id is not None
+            and message.contact.user_id == sender.id
+        )
+        return Contact(phone=message.contact.phone_number, own=own)
+    if message.text is not None:
+        parts = command_parts(message.text)
+        return Command(parts[0]) if parts else Text(message.text)
+    # Stickers, photos, voice...: the dialog treats an empty text as "not what I asked for".
+    return Text(message.caption or "")
+
+
+def _frames(error: BaseException) -> str:
+    """Where an error happened, as file:line function, without values or messages (these may
+    hold personal data or the bot token)."""
+    frames = traceback.extract_tb(error.__traceback__)[-6:]
+    return " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames))
+
+
+class TelegramAdapter:
+    """The handlers of one application. `engine` and `agent` may be attached after construction
+    (the service opens the runtime in PTB's post_init)."""
+
+    def __init__(
+        self,
+        *,
+        clinic_name: str,
+        clinic_phone: str,
+        is_sandbox: Callable[[int], bool],
+        engine: DialogEngine | None = None,
+        agent: AgentTools | None = None,
+    ) -> None:
+        self._clinic_name = clinic_name
+        self._clinic_phone = clinic_phone
+        self._is_sandbox = is_sandbox
+        self._engine = engine
+        self._agent = agent
+        self._answering: dict[str, asyncio.Task[None]] = {}
+        self.scheduler: WakeScheduler | None = None
+
+    def attach(self, engine: DialogEngine, agent: AgentTools | None) -> None:
+        self._engine = engine
+        self._agent = agent
+
+    # -- wiring ---------------------------------------------------------------------------------
+    def install(self, application: AnyApplication) -> None:
+        """Register the handlers, the error handler and the wake-up scheduler."""
+        private = filters.ChatType.PRIVATE & ~filters.StatusUpdate.ALL
+        application.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & private, self.on_message)
+        )
+        application.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE & filters.ChatType.GROUPS & filters.COMMAND,
+                self.on_group_command,
+            )
+        )
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_handler(TypeHandler(ChatTick, self.on_tick))
+        application.add_error_handler(self.on_error)
+        self.scheduler = WakeScheduler(application.update_queue.put_nowait)
+
+    def arrival(self, update: object) -> None:
+        """Called by the update processor as an update arrives, before it waits for its chat:
+        a button press is answered now, whatever the chat is busy with."""
+        if isinstance(update, Update) and update.callback_query is not None:
+            query = update.callback_query
+            if query.id not in self._answering:
+                self._answering[query.id] = asyncio.create_task(self._answer(query))
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except TelegramError as error:  # e.g. too old after a restart: the step still runs
+            log.info("could not answer button press: %s", type(error).__name__)
+
+    # -- handlers -------------------------------------------------------------------------------
+    async def on_message(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.from_user is None:
+            return
+        user = message.from_user
+        chat_id = message.chat.id
+        event = event_for(message)
+        if isinstance(event, Command) and message.text is not None:
+            answer = await self._agent_command(chat_id, message.text)
+            if answer is not None:
+                await context.bot.send_message(chat_id, message_text(answer, sandbox=True))
+                return
+        await self._step(
+            context.bot,
+            Sender(chat_id=chat_id, user_id=user.id, language_code=user.language_code),
+            event,
+            update_id=update.update_id,
+            user_message=message,
+        )
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        pending = self._answering.pop(query.id, None)
+        await (pending if pending is not None else self._answer(query))
+        message = query.message
+        if message is None or query.data is None or message.chat.type != ChatType.PRIVATE:
+            return  # inline-mode or game buttons, or a group: not ours
+        await self._step(
+            context.bot,
+            Sender(
+                chat_id=message.chat.id,
+                user_id=query.from_user.id,
+                language_code=query.from_user.language_code,
+            ),
+            Button(query.data),
+            update_id=update.update_id,
+            pressed=message.message_id if message.is_accessible else None,
+        )
+
+    async def on_group_command(self, update: Update, context: Context) -> None:
+        message = update.message
+        if message is None or message.from_user is None:
+            return
+        language = message.from_user.language_code
+        await message.reply_text(text("private_only", language, bot=context.bot.username))
+
+    async def on_tick(self, update: ChatTick, context: Context) -> None:
+        await self._step(
+            context.bot, Sender(chat_id=update.chat_id, user_id=update.chat_id), Tick()
+        )
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log what failed without personal data, and tell the patient something useful."""
+        error = context.error
+        if error is None:
+            return
+        if isinstance(error, Conflict):
+            log.error(
+                "another process is polling with this bot token (only one poller per token may "
+                "run): %s",
+                type(error).__name__,
+            )
+            return
+        chat_id, private, language = None, False, None
+        update_id: int | None = None
+        if isinstance(update, Update):
+            update_id = update.update_id
+            if update.effective_chat is not None:
+                chat_id = update.effective_chat.id
+                private = update.effective_chat.type == ChatType.PRIVATE
+            if update.effective_user is not None:
+                language = update.effective_user.language_code
+        elif isinstance(update, ChatTick):
+            chat_id, private = update.chat_id, True
+        elif isinstance(error, NetworkError):
+            log.warning("Bot API call failed: %s", type(error).__name__)
+            return
+        log.error(
+            "update failed: %s update=%s chat=%s at %s",
+            type(error).__name__,
+            update_id,
+            chat_id,
+            _frames(error),
+        )
+        if chat_id is None or not private:
+            return
+        apology = text("error", language, clinic=self._clinic_name, phone=self._clinic_phone)
+        try:
+            await context.bot.send_message(
+                chat_id, message_text(apology, sandbox=self._is_sandbox(chat_id))
+            )
+        except TelegramError as failure:
+            log.warning(
+                "could not tell chat=%s about the error: %s", chat_id, type(failure).__name__
+            )
+
+    # -- the step -------------------------------------------------------------------------------
+    async def _agent_command(self, chat_id: int, raw: str) -> str | None:
+        """The agent's answer to a sandbox command, only ever in a sandbox chat."""
+        if self._agent is None or not self._is_sandbox(chat_id):
+            return None
+        parts = command_parts(raw)
+        if parts is None:
+            return None
+        return await self._agent.command(chat_id, parts[0], parts[1])
+
+    def _need_engine(self) -> DialogEngine:
+        if self._engine is None:
+            raise RuntimeError("the adapter has no engine yet")
+        return self._engine
+
+    async def _step(
+        self,
+        bot: Bot,
+        sender: Sender,
+        event: Event,
+        *,
+        update_id: int | None = None,
+        user_message: Message | None = None,
+        pressed: int | None = None,
+    ) -> None:
+        engine = self._need_engine()
+        chat_id = sender.chat_id
+        handled = await engine.handle(sender, event, update_id=update_id)
+        if handled.duplicate:
+            return  # processed before (a redelivery): its messages were sent then
+        if handled.delete_user_message and user_message is not None:
+            await self._delete(bot, user_message)
+        await self._render(bot, engine, chat_id, handled, pressed)
+        if handled.sandbox and self._agent is not None and self._is_sandbox(chat_id):
+            for sms in await self._agent.sms_for(chat_id):
+                shown = text("sms", sender.language_code, text=sms)
+                await bot.send_message(chat_id, message_text(shown, sandbox=True))
+        if handled.wake_at is not None and self.scheduler is not None:
+            self.scheduler.schedule(chat_id, handled.wake_at)
+
+    async def _render(
+        self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None
+    ) -> None:
+        if not handled.replies:
+            return
+        previous = handled.ui_message_id
+        remove_reply_keyboard = handled.state != IDENTIFY_CONTACT
+        live: int | None = None
+        edited: int | None = None
+        for index, reply in enumerate(handled.replies):
+            body = message_text(reply.text, sandbox=handled.sandbox)
+            shown: int | None = None
+            editable = index == 0 and pressed is not None and reply.request_contact is None
+            if (
+                editable
+                and pressed is not None
+                and await self._edit(bot, chat_id, pressed, body, reply)
+            ):
+                shown = edited = pressed
+            if shown is None:
+                markup = new_message_markup(reply, remove_reply_keyboard=remove_reply_keyboard)
+                sent = await bot.send_message(chat_id, body, reply_markup=markup)
+                shown = sent.message_id
+            if reply.options:
+                live = shown
+        if previous is not None and previous not in (live, edited):
+            await self._retire(bot, chat_id, previous)
+        if live != previous:
+            await engine.set_ui_message(chat_id, live)
+
+    async def _edit(self, bot: Bot, chat_id: int, message_id: int, body: str, reply: Reply) -> bool:
+        try:
+            await bot.edit_message_text(
+                body,
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=inline_keyboard(reply.options),
+            )
+        except BadRequest as error:
+            if "not modified" in error.message.lower():
+                return True
+            log.info("could not edit message chat=%s: sending a new one", chat_id)
+            return False
+        return True
+
+    async def _retire(self, bot: Bot, chat_id: int, message_id: int) -> None:
+        """Remove a message's buttons: they would only lead to "that button is old"."""
+        try:
+            await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+        except (BadRequest, Forbidden):
+            log.debug("buttons already gone chat=%s", chat_id)
+
+    async def _delete(self, bot: Bot, message: Message) -> None:
+        try:
+            await bot.delete_message(message.chat.id, message.message_id)
+        except (BadRequest, Forbidden) as error:
+            log.warning(
+                "could not delete a used code message chat=%s: %s",
+                message.chat.id,
+                type(error).__name__,
+            )

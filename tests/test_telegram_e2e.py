@@ -1,0 +1,166 @@
+"""End to end: `python -m bot run` as a subprocess, polling a fake Bot API server on loopback.
+
+A patient in a sandbox chat cancels an appointment in two steps (start, pick a test patient,
+choose, confirm, read the SMS code, type it, see "Cancelled"); then SIGTERM stops the bot cleanly.
+Everything is on 127.0.0.1 and bounded in time; waits poll the fake API's state, never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotServer
+
+REPO = Path(__file__).resolve().parent.parent
+CHAT = 424242
+STARTUP_SECONDS = 60.0
+STEP_SECONDS = 30.0
+
+pytestmark = pytest.mark.slow
+
+
+@contextlib.asynccontextmanager
+async def fake_bot_api_server() -> AsyncIterator[tuple[FakeBotServer, str]]:
+    server = FakeBotServer(FakeBotApi())
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))  # loopback only, a free port
+    listener.listen(64)  # connections wait in the backlog until uvicorn accepts them
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        server.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
+    )
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve(sockets=[listener]))
+    try:
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        uv.should_exit = True
+        await asyncio.wait_for(task, 10)
+        listener.close()
+
+
+def _output(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
+def bot_environment(api_url: str, tmp_path: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LEYR_", "TELEGRAM_", "SANDBOX_", "DATABASE_"))
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=api_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        LOG_LEVEL="INFO",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+async def test_two_step_cancellation_over_the_bot_api_then_sigterm(tmp_path: Path) -> None:
+    async with fake_bot_api_server() as (server, api_url):
+        api = server.api
+        log_path = tmp_path / "bot.log"
+        with log_path.open("wb") as log_file:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=str(tmp_path),  # no .env from the repo
+                env={**bot_environment(api_url, tmp_path), "PYTHONPATH": str(REPO)},
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            try:
+                await _conversation(server, api, process, log_path)
+                process.send_signal(signal.SIGTERM)
+                returncode = await asyncio.wait_for(process.wait(), STEP_SECONDS)
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+        output = _output(log_path)
+        assert returncode == 0, output
+        assert "Traceback" not in output, output
+        assert TOKEN not in output
+        # every update was confirmed to the Bot API: none would be fetched again
+        assert api.pending_updates() == 0
+        assert api.confirmed_offset > 0
+        assert {"en", "sv", ""} <= set(api.commands)
+        allowed = [c.get("allowed_updates") for c in api.sent("getUpdates")]
+        assert all(a == ["message", "callback_query"] for a in allowed), allowed
+
+
+async def _conversation(
+    server: FakeBotServer, api: FakeBotApi, process: asyncio.subprocess.Process, log_path: Path
+) -> None:
+    exited = asyncio.ensure_future(process.wait())
+    polling = asyncio.ensure_future(
+        server.wait_for(lambda: api.sent("getUpdates"), STARTUP_SECONDS)
+    )
+    await asyncio.wait({exited, polling}, return_when=asyncio.FIRST_COMPLETED)
+    if exited.done():  # it died at start: say why instead of waiting
+        polling.cancel()
+        raise AssertionError(_output(log_path))
+    exited.cancel()
+    await polling
+
+    def last_text() -> str:
+        messages = api.bot_messages(CHAT)
+        return messages[-1].text or "" if messages else ""
+
+    async def expect(pattern: str) -> str:
+        def shown() -> str | None:
+            for message in reversed(api.bot_messages(CHAT)):
+                if re.search(pattern, message.text or ""):
+                    return message.text
+            return None
+
+        found: str = await server.wait_for(shown, STEP_SECONDS)
+        return found
+
+    api.user_text(CHAT, "/sandbox_twostep")
+    await expect(r"two.?step")
+
+    api.user_text(CHAT, "/start")
+    await expect(r"test patient")
+    api.press(CHAT, "")  # the first test patient
+    await expect(r"Which appointment")
+    assert all(m.text and m.text.startswith("🧪 SANDBOX") for m in api.bot_messages(CHAT))
+
+    menu = api.with_buttons(CHAT)[-1]
+    first = next(data for label, data in menu.buttons() if re.match(r"\d+\. ", label))
+    api.user_press(CHAT, menu.message_id, first)
+    await expect(r"Do you want to cancel")
+    api.press(CHAT, "Yes")
+    sms = await expect(r"SMS to the test patient")
+    code_match = re.search(r"\b(\d{4,8})\b", sms.split("\n", 2)[-1])
+    assert code_match, sms
+    await expect(r"Type the code")
+
+    typed = api.user_text(CHAT, f"the code is {code_match.group(1)}")
+    await expect(r"Cancelled")
+    message_id = typed["message"]["message_id"]
+    await server.wait_for(lambda: api.chats[CHAT].messages[message_id].deleted, STEP_SECONDS)
+    assert "Cancelled" in last_text()
+    # only the newest message keeps buttons (the code prompt's buttons are retired)
+    await server.wait_for(lambda: len(api.with_buttons(CHAT)) == 1, STEP_SECONDS)
+    assert api.with_buttons(CHAT)[0].message_id == api.bot_messages(CHAT)[-1].message_id
+    # every button press was answered
+    assert len(api.answered) == len(api.sent("answerCallbackQuery")) >= 3
