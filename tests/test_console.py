@@ -23,11 +23,11 @@ class Script(io.StringIO):
         self._out = out
         self._answers = answers
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
         if not self._answers:
             return ""
         answer = self._answers.pop(0)
-        text = answer(self._out.getvalue()) if callable(answer) else str(answer)
+        text = str(answer(self._out.getvalue()) if callable(answer) else answer)
         return text + "\n"
 
 
@@ -36,7 +36,7 @@ def option(label: str):
         last = screen[screen.rfind("-" * 60) :]
         for number, text in re.findall(r"^\s+(\d+)\) (.*)$", last, re.MULTILINE):
             if label in text:
-                return number
+                return str(number)
         raise AssertionError(f"no option {label!r} in:\n{last}")
 
     return pick
@@ -44,11 +44,11 @@ def option(label: str):
 
 def first_appointment(screen: str) -> str:
     last = screen[screen.rfind("-" * 60) :]
-    return re.findall(r"^\s+(\d+)\) \d+\. ", last, re.MULTILINE)[0]
+    return str(re.findall(r"^\s+(\d+)\) \d+\. ", last, re.MULTILINE)[0])
 
 
 def sms_code(screen: str) -> str:
-    return re.findall(r"SMS to the patient's phone \(sandbox\): .*?(\d{6})", screen)[-1]
+    return str(re.findall(r"SMS to the patient's phone \(sandbox\): .*?(\d{6})", screen)[-1])
 
 
 async def test_a_newcomer_cancels_through_the_two_step_path(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from bot.leyr.client import LeyrClient
 from bot.leyr.errors import (
     LeyrBadRequest,
     LeyrEmrError,
+    LeyrError,
     LeyrMalformedResponse,
     LeyrOutcomeUnknown,
     LeyrUnauthorized,
@@ -40,7 +42,9 @@ APPOINTMENT = {
 }
 
 
-def envelope(code: str = "BAD_REQUEST", error_code: str = "BAD_INPUT", status: int = 400) -> dict:
+def envelope(
+    code: str = "BAD_REQUEST", error_code: str = "BAD_INPUT", status: int = 400
+) -> dict[str, Any]:
     return {
         "code": code,
         "type": f"https://docs.leyr.io/api/error-handling/{code.lower()}",
@@ -78,8 +82,9 @@ async def client(sleeps: Sleeps):
         yield leyr
 
 
-def body(route: respx.Route, index: int = 0) -> dict:
-    return json.loads(route.calls[index].request.content)
+def body(route: respx.Route, index: int = 0) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(route.calls[index].request.content)
+    return data
 
 
 @respx.mock
@@ -178,14 +183,14 @@ async def test_two_step_answer_and_confirmation_go_to_the_new_id(client: LeyrCli
 )
 @respx.mock
 async def test_error_envelopes_become_typed_errors_without_detail(
-    client: LeyrClient, code: str, status: int, kind: type
+    client: LeyrClient, code: str, status: int, kind: type[LeyrError]
 ) -> None:
     respx.patch(f"{UNIT}/appointments/a-1").respond(
         status, json=envelope(code, "BAD_INPUT", status)
     )
     with pytest.raises(kind) as caught:
         await client.cancel_appointment("a-1")
-    error = caught.value
+    error: LeyrError = caught.value
     assert (error.code, error.error_codes, error.instance) == (code, ("BAD_INPUT",), INSTANCE)
     assert error.has("BAD_INPUT")
     assert PERSONAL not in str(error) and PERSONAL not in repr(error)
@@ -233,7 +238,7 @@ async def test_a_read_5xx_with_envelope_is_still_transient(client: LeyrClient) -
 )
 @respx.mock
 async def test_writes_never_retry_and_a_lost_answer_is_unknown(
-    client: LeyrClient, fault: object
+    client: LeyrClient, fault: httpx.Response | Exception
 ) -> None:
     route = respx.patch(f"{UNIT}/appointments/a-1").mock(side_effect=[fault])
     with pytest.raises(LeyrOutcomeUnknown):

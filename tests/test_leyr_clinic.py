@@ -10,6 +10,7 @@ import respx
 from bot.leyr.client import LeyrClient
 from bot.leyr.clinic import LeyrClinic
 from dialogs.clinic import (
+    ClinicError,
     ClinicRefused,
     ClinicUnavailable,
     CodeRejected,
@@ -100,7 +101,7 @@ async def test_a_bulk_answer_of_the_wrong_length_is_unknown(clinic: LeyrClinic) 
     ],
 )
 @respx.mock
-async def test_confirm_errors(clinic: LeyrClinic, error_code: str, kind: type) -> None:
+async def test_confirm_errors(clinic: LeyrClinic, error_code: str, kind: type[ClinicError]) -> None:
     respx.patch(f"{UNIT}/appointments/n-1").respond(400, json=envelope(error_code=error_code))
     with pytest.raises(kind) as caught:
         await clinic.confirm("n-1", "1")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.faults import Fault
+from bot.sandbox.faults import KINDS, Fault
 from bot.settings import SANDBOX_EMR
 from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord, TestPatient
 
@@ -76,7 +76,7 @@ class SandboxAgent:
 def _fault(kind: str) -> Fault:
     if kind == "emr_error":
         return Fault(kind="error_envelope", code="EMR_ERROR", status=502, error_code="EMR_ERROR")
-    return Fault(kind=kind)
+    return Fault(kind=next(k for k in KINDS if k == kind))
 
 
 class _SmsRelay:

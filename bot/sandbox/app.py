@@ -140,7 +140,7 @@ def build_app(emulator: Emulator) -> Starlette:
         q = request.query_params
         if not q.get("patient_id"):
             raise ApiError("MISSING_REQUIRED_FIELD", "patient_id is required")
-        return ehr(request).list(
+        return ehr(request).listing(
             q["patient_id"], _when(q.get("start"), "start"), _when(q.get("end"), "end")
         )
 

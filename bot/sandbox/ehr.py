@@ -185,7 +185,7 @@ class Ehr:
             and (not last_name or p["last"].lower() == last_name.lower())
         ]
 
-    def list(
+    def listing(
         self, patient: str, start: datetime | None, end: datetime | None
     ) -> list[dict[str, Any]]:
         if not self.profile.listing:

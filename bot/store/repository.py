@@ -51,7 +51,7 @@ class Store:
         self._key = pseudonym_key.encode()
 
     def patient_key(self, patient_id: str | None) -> str:
-        """A pseudonym for the patient: the same for the same patient, unreadable without the key."""
+        """The patient's pseudonym: stable per patient, unreadable without the key."""
         return hmac.new(self._key, (patient_id or "").encode(), hashlib.sha256).hexdigest()
 
     async def load(self, chat_id: int) -> ChatSnapshot | None:
@@ -90,6 +90,7 @@ class Store:
         if update_id is not None:
             values["last_update_id"] = update_id
         version = 1 if expected_version is None else expected_version + 1
+        last_update_id = update_id
         async with self._sessions() as session, session.begin():
             if expected_version is None:
                 try:
@@ -106,14 +107,18 @@ class Store:
                 except IntegrityError:
                     raise StaleVersion(snapshot.chat_id) from None
             else:
-                done = await session.execute(
-                    update(ChatState)
-                    .where(ChatState.chat_id == snapshot.chat_id)  # type: ignore[arg-type]
-                    .where(ChatState.version == expected_version)  # type: ignore[arg-type]
-                    .values(version=version, **values)
-                )
-                if done.rowcount != 1:  # type: ignore[attr-defined]
+                stored = (
+                    await session.execute(
+                        update(ChatState)
+                        .where(ChatState.chat_id == snapshot.chat_id)  # type: ignore[arg-type]
+                        .where(ChatState.version == expected_version)  # type: ignore[arg-type]
+                        .values(version=version, **values)
+                        .returning(ChatState.last_update_id)
+                    )
+                ).one_or_none()
+                if stored is None:
                     raise StaleVersion(snapshot.chat_id)
+                last_update_id = stored[0]
             if audits:
                 await session.execute(
                     insert(CancellationAudit),
@@ -144,7 +149,7 @@ class Store:
             context=snapshot.context,
             language=snapshot.language,
             version=version,
-            last_update_id=update_id if update_id is not None else snapshot.last_update_id,
+            last_update_id=last_update_id,
             ui_message_id=snapshot.ui_message_id,
         )
 
@@ -152,7 +157,9 @@ class Store:
         async with self._sessions() as session:
             return (
                 await session.execute(
-                    select(ChatLink.patient_id).where(ChatLink.telegram_user_id == telegram_user_id)  # type: ignore[arg-type]
+                    select(ChatLink.patient_id).where(  # type: ignore[call-overload]
+                        ChatLink.telegram_user_id == telegram_user_id
+                    )
                 )
             ).scalar_one_or_none()
 
@@ -165,7 +172,7 @@ class Store:
             )
 
     async def audits(self, chat_id: int | None = None) -> list[CancellationAudit]:
-        query = select(CancellationAudit).order_by(CancellationAudit.id)  # type: ignore[arg-type]
+        query = select(CancellationAudit).order_by(CancellationAudit.id)  # type: ignore[arg-type,unused-ignore]
         if chat_id is not None:
             query = query.where(CancellationAudit.chat_id == chat_id)  # type: ignore[arg-type]
         async with self._sessions() as session:

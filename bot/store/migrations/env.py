@@ -7,11 +7,12 @@ import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
-from bot.store import tables
+from bot.store import tables  # noqa: F401 - registers the tables on the metadata
 from bot.store.database import make_engine
 
-target_metadata = tables.SQLModel.metadata
+target_metadata = SQLModel.metadata
 
 
 def run(connection: Connection) -> None:
