@@ -109,7 +109,7 @@ class Store:
             else:
                 stored = (
                     await session.execute(
-                        update(ChatState)
+                        update(ChatState)  # type: ignore[call-overload]
                         .where(ChatState.chat_id == snapshot.chat_id)  # type: ignore[arg-type]
                         .where(ChatState.version == expected_version)  # type: ignore[arg-type]
                         .values(version=version, **values)
