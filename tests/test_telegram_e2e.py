@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from bot.sandbox.emulator import Emulator
+from bot.sandbox.server import make_server
+from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -164,3 +167,85 @@ async def _conversation(
     assert api.with_buttons(CHAT)[0].message_id == api.bot_messages(CHAT)[-1].message_id
     # every button press was answered
     assert len(api.answered) == len(api.sent("answerCallbackQuery")) >= 3
+
+
+async def test_a_patient_on_leyr_over_http_cancels_in_two_steps(tmp_path: Path) -> None:
+    """Not a sandbox chat: Leyr is the emulator served over HTTP on loopback, and the patient
+    proves who they are with their own phone and personal number."""
+    emulator = Emulator(seed=11)
+    leyr = make_server("127.0.0.1", 0, emulator)
+    leyr_task = asyncio.create_task(leyr.serve())
+    async with asyncio.timeout(STARTUP_SECONDS):
+        while not leyr.started:  # noqa: ASYNC110 - uvicorn has no readiness event
+            await asyncio.sleep(0.01)
+    leyr_port = leyr.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with fake_bot_api_server() as (server, api_url):
+            api = server.api
+            env = {
+                **bot_environment(api_url, tmp_path),
+                "PYTHONPATH": str(REPO),
+                "LEYR_BASE_URL": f"http://127.0.0.1:{leyr_port}/api",
+                "LEYR_CLIENT_ID": SANDBOX_CLIENT_ID,
+                "LEYR_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+                "LEYR_EMR": "sandbox",
+                "LEYR_CARE_UNIT_ID": SANDBOX_CARE_UNIT,
+                "PSEUDONYM_KEY": "e2e-key",
+            }
+            log_path = tmp_path / "bot.log"
+            with log_path.open("wb") as log_file:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "run",
+                    cwd=str(tmp_path),
+                    env=env,
+                    stdout=log_file,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+                try:
+                    await server.wait_for(lambda: api.sent("getUpdates"), STARTUP_SECONDS)
+
+                    async def expect(pattern: str) -> str:
+                        def shown() -> str | None:
+                            for message in reversed(api.bot_messages(CHAT)):
+                                if re.search(pattern, message.text or ""):
+                                    return message.text
+                            return None
+
+                        found: str = await server.wait_for(shown, STEP_SECONDS)
+                        return found
+
+                    api.user_text(CHAT, "/start")
+                    await expect(r"share your phone number")
+                    api.user_contact(CHAT, "46701234567", contact_user_id=CHAT)
+                    await expect(r"personal identity number")
+                    api.user_text(CHAT, "19121212-1212")
+                    await expect(r"Which appointment")
+                    assert not any("SANDBOX" in (m.text or "") for m in api.bot_messages(CHAT))
+                    menu = api.with_buttons(CHAT)[-1]
+                    first = next(d for label, d in menu.buttons() if re.match(r"\d+\. ", label))
+                    api.user_press(CHAT, menu.message_id, first)
+                    await expect(r"Do you want to cancel")
+                    api.press(CHAT, "Yes")
+                    await expect(r"Type the code")
+                    [sms] = emulator.outbox("+46701234567")
+                    api.user_text(CHAT, f"code: {sms.code[:3]} {sms.code[3:]}")
+                    await expect(r"Cancelled")
+                    original = emulator.appointment("sandbox", sms.appointment_id)
+                    assert original is not None and original.status == "cancelled"
+                    process.send_signal(signal.SIGTERM)
+                    returncode = await asyncio.wait_for(process.wait(), STEP_SECONDS)
+                finally:
+                    if process.returncode is None:
+                        process.kill()
+                        await process.wait()
+            output = _output(log_path)
+            assert returncode == 0, output
+            for private in ("191212121212", "46701234567", sms.code, SANDBOX_CLIENT_SECRET):
+                assert private not in output
+    finally:
+        leyr.should_exit = True
+        leyr.force_exit = True
+        await asyncio.wait_for(leyr_task, 10)
