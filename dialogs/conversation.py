@@ -616,8 +616,8 @@ class Conversation:
             self._say("why_expired" if head.dead == "expired" else "why_locked")
             self._menu([[("s", self.t("btn_resend"))], [("x", self.t("btn_keep_pending"))]])
             return
-        fresh = head.attempts_left == self.config.code_max_attempts
-        self._say("ask_code" if fresh else "ask_code_next", item=item)
+        if head.attempts_left == self.config.code_max_attempts:  # not after a wrong code
+            self._say("ask_code_next" if self.ctx.results else "ask_code", item=item)
         self._menu([[("s", self.t("btn_resend")), ("x", self.t("btn_keep_pending"))]])
 
     async def _code(self, text: str) -> None:
@@ -679,6 +679,7 @@ class Conversation:
 
     async def _next_pending(self) -> None:
         if self.ctx.pending:
+            self._texts.extend(self._summary_lines()[-1:])  # what just happened, then the next
             await self.fire("await_code")
         else:
             await self.fire("conclude")

@@ -35,9 +35,13 @@ STATES = [
 UNIDENTIFIED = [IDLE, IDENTIFY_CONTACT, IDENTIFY_NUMBER, PICK_TEST_PATIENT]
 
 TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "ask_contact", "source": UNIDENTIFIED, "dest": IDENTIFY_CONTACT},
+    {"trigger": "ask_contact", "source": [*UNIDENTIFIED, OUTCOME], "dest": IDENTIFY_CONTACT},
     {"trigger": "contact_accepted", "source": IDENTIFY_CONTACT, "dest": IDENTIFY_NUMBER},
-    {"trigger": "offer_test_patients", "source": UNIDENTIFIED, "dest": PICK_TEST_PATIENT},
+    {
+        "trigger": "offer_test_patients",
+        "source": [*UNIDENTIFIED, OUTCOME],
+        "dest": PICK_TEST_PATIENT,
+    },
     {
         "trigger": "show_list",
         "source": [s for s in STATES if s != IDENTIFY_CONTACT],
