@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-QUIET = ("httpx", "httpcore", "telegram.request", "apscheduler", "uvicorn.access", "aiosqlite")
+# httpx logs URLs (patient ids, the bot token); PTB at DEBUG logs whole updates (texts, phones).
+QUIET = ("httpx", "httpcore", "telegram", "apscheduler", "uvicorn.access", "aiosqlite", "asyncio")
 
 
 def setup_logging(level: str = "INFO") -> None:

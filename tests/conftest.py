@@ -3,16 +3,66 @@ TEST_POSTGRES_URL names a server, required when REQUIRE_POSTGRES=1)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.logs import setup_logging
+from bot.sandbox.ehr import PATIENTS
+from bot.settings import SANDBOX_CLIENT_SECRET
+from tests.fake_bot_api import TOKEN
+from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE
+
 BACKENDS = ["sqlite", "postgres"]
+
+PRIVATE: list[str] = sorted(
+    {
+        PERSONAL_NUMBER,
+        PERSONAL_NUMBER[2:],
+        PHONE,
+        PHONE.lstrip("+"),
+        "070-123 45 67",
+        CODE,
+        TOKEN,
+        SANDBOX_CLIENT_SECRET,
+        "s3cret-value",
+        "e2e-key",
+        *(p["pn"] for p in PATIENTS),
+        *(p["first"] for p in PATIENTS),
+        *(p["last"] for p in PATIENTS),
+        *(phone for p in PATIENTS for phone in p["phones"]),
+    }
+)
+PERSONAL_FORMS = {"19121212-1212", "121212-1212"}
+
+
+def private_values_in(records: list[logging.LogRecord]) -> list[str]:
+    """The private values that appear in any of these log records."""
+    found = []
+    for record in records:
+        line = record.getMessage() + (record.exc_text or "")
+        found += [value for value in [*PRIVATE, *PERSONAL_FORMS] if value in line]
+    return found
+
+
+@pytest.fixture(autouse=True)
+def private_logs(
+    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+) -> Iterator[None]:
+    """Every test runs with our logging at DEBUG; no log line may hold a private value."""
+    setup_logging("DEBUG")
+    caplog.set_level(logging.DEBUG)
+    yield
+    if request.node.get_closest_marker("leaks_on_purpose"):
+        return
+    leaked = private_values_in(caplog.records)
+    assert not leaked, f"private values in logs: {sorted(set(leaked))}"
 
 
 @pytest.fixture(params=BACKENDS)
