@@ -6,7 +6,16 @@ from __future__ import annotations
 import logging
 
 # httpx logs URLs (patient ids, the bot token); PTB at DEBUG logs whole updates (texts, phones).
-QUIET = ("httpx", "httpcore", "telegram", "apscheduler", "uvicorn.access", "aiosqlite", "asyncio")
+QUIET = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "transitions",
+    "apscheduler",
+    "uvicorn.access",
+    "aiosqlite",
+    "asyncio",
+)
 
 
 def setup_logging(level: str = "INFO") -> None:

@@ -782,7 +782,7 @@ class Conversation:
     async def _button_outcome(self, code: str) -> bool:
         if code == "o":
             self.ctx.note = None
-            await self._load_list()
+            await self._start()  # lists the appointments, or identifies first if not linked
         elif code == "g":
             unknown = [r.appointment_id for r in self.ctx.results if r.outcome == "unknown"]
             self.ctx.results = [r for r in self.ctx.results if r.outcome != "unknown"]

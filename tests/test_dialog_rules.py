@@ -254,3 +254,12 @@ async def test_swedish_dates_in_the_clinic_zone_across_dst() -> None:
     await later.send(Contact(PHONE.lstrip("+"), own=True))
     await later.send(Text(PERSONAL_NUMBER))
     assert "11:00" in later.text()
+
+
+async def test_try_again_after_a_failed_lookup_identifies_again() -> None:
+    driver = await to_state(m.PICK_TEST_PATIENT)
+    driver.clinic.fail_next.append(ClinicUnavailable("ref-5"))
+    await driver.press("Test Testsson")
+    assert driver.state == m.OUTCOME and driver.ctx.patient_id is None
+    await driver.press("Try again")
+    assert driver.state == m.PICK_TEST_PATIENT

@@ -44,6 +44,7 @@ class FaultPlan:
     latency_ms: int = 0
     probability: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
+    injected: int = 0
 
     def next(self) -> Fault | None:
         if self.queued:
@@ -51,8 +52,10 @@ class FaultPlan:
             fault.count -= 1
             if fault.count <= 0:
                 self.queued.pop(0)
+            self.injected += 1
             return fault
         if self.probability and self.rng.random() < self.probability:
+            self.injected += 1
             return Fault(kind=self.rng.choice(KINDS))
         return None
 
