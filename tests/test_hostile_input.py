@@ -18,7 +18,7 @@ from bot.runtime import dialog_config, keyed_digest
 from bot.sandbox.agent import SandboxAgent
 from bot.sandbox.emulator import Emulator
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, load_settings
-from bot.store import open_store
+from bot.store import Store, open_store
 from dialogs.conversation import Services
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 
@@ -61,7 +61,7 @@ def test_ten_thousand_hostile_events(tmp_path: Path) -> None:
     emulator = Emulator(seed=9)
     emulator.set_profile("sandbox", cancellation="one_step")
 
-    async def setup() -> tuple[Engine, object]:
+    async def setup() -> tuple[Engine, tuple[Store, LeyrClient]]:
         store = await open_store(
             f"sqlite+aiosqlite:///{tmp_path / 'hostile.sqlite3'}", pseudonym_key="k"
         )
@@ -115,7 +115,7 @@ def test_ten_thousand_hostile_events(tmp_path: Path) -> None:
     try:
         run()
     finally:
-        store, client = closers  # type: ignore[misc]
+        store, client = closers
         loop.run_until_complete(client.aclose())
         loop.run_until_complete(store.close())
         loop.close()
