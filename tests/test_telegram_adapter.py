@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
 from bot.engine import Handled, Sender
@@ -19,6 +20,7 @@ from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, api_urls
 from bot.telegram.commands import register_commands
 from bot.telegram.handlers import command_parts
+from bot.telegram.limiter import RetryingRateLimiter
 from bot.telegram.ordering import ChatOrderedProcessor, ChatTick
 from bot.telegram.render import ButtonDataTooLong, fit, inline_keyboard, message_text, utf16_len
 from bot.telegram.service import run, telegram_api_url, telegram_token
@@ -488,3 +490,62 @@ async def test_stop_drains_in_flight_and_queued_updates() -> None:
         await asyncio.wait_for(stopping, 5)
         assert engine.finished.index("held") < engine.finished.index("queued")
         assert h.api.texts(A) == ["echo held", "echo queued"]
+
+
+async def test_a_reply_survives_bot_api_5xx_and_network_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def quick_sleep(delay: float, *args: object) -> None:
+        slept.append(delay)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", quick_sleep)
+    engine = ScriptedEngine()
+    async with running(engine) as h:
+        limiter = h.app.bot.rate_limiter
+        assert isinstance(limiter, RetryingRateLimiter)
+        limiter._sleep = quick_sleep
+        h.api.fail_next("sendMessage", ApiError(502, "Bad Gateway"))
+        h.api.fail_next("sendMessage", ApiError(500, "Internal Server Error"))
+        await h.send(h.api.user_text(A, "hi"))
+        assert h.api.last(A).text == "echo hi"
+        assert h.api.method_calls().count("sendMessage") == 3
+        assert slept[:2] == [0.5, 1.0]
+
+
+async def test_network_errors_are_retried_but_bad_requests_are_final() -> None:
+    slept: list[float] = []
+
+    async def no_sleep(delay: float) -> None:
+        slept.append(delay)
+
+    limiter = RetryingRateLimiter(network_retries=2, sleep=no_sleep)
+    await limiter.initialize()
+    calls: list[int] = []
+
+    async def flaky(*args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        if len(calls) < 3:
+            raise NetworkError("connection reset")
+        return True
+
+    assert await limiter.process_request(flaky, (), {}, "sendMessage", {"chat_id": 1}, None)
+    assert len(calls) == 3 and slept == [0.5, 1.0]
+
+    async def refused(*args: object, **kwargs: object) -> bool:
+        calls.append(1)
+        raise BadRequest("message is not modified")
+
+    with pytest.raises(BadRequest):
+        await limiter.process_request(refused, (), {}, "editMessageText", {"chat_id": 1}, None)
+    assert len(calls) == 4
+
+    async def down(*args: object, **kwargs: object) -> bool:
+        raise NetworkError("down")
+
+    with pytest.raises(NetworkError):
+        await limiter.process_request(down, (), {}, "sendMessage", {"chat_id": 1}, None)
+    await limiter.shutdown()

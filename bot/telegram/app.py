@@ -7,9 +7,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.telegram.handlers import AnyApplication, TelegramAdapter
+from bot.telegram.limiter import RetryingRateLimiter
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, ChatOrderedProcessor
 
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
@@ -45,7 +46,7 @@ def build_application(
         .base_url(base_url)
         .base_file_url(base_file_url)
         .concurrent_updates(ChatOrderedProcessor(concurrency, on_arrival=adapter.arrival))
-        .rate_limiter(AIORateLimiter(max_retries=flood_retries))
+        .rate_limiter(RetryingRateLimiter(max_retries=flood_retries))
     )
     if post_init is not None:
         builder = builder.post_init(post_init)
