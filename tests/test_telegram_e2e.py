@@ -23,7 +23,7 @@ import uvicorn
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from tests.fake_bot_api import TOKEN, FakeBotApi, FakeBotServer
+from tests.fake_bot_api import TOKEN, ApiError, FakeBotApi, FakeBotServer
 
 REPO = Path(__file__).resolve().parent.parent
 CHAT = 424242
@@ -249,3 +249,45 @@ async def test_a_patient_on_leyr_over_http_cancels_in_two_steps(tmp_path: Path) 
         leyr.should_exit = True
         leyr.force_exit = True
         await asyncio.wait_for(leyr_task, 10)
+
+
+async def test_the_service_rides_out_bot_api_failures_and_answers_after(tmp_path: Path) -> None:
+    """getUpdates answers 502, 409 Conflict and 500; sendMessage a 502: the service keeps
+    running, backs off, and the patient's message is answered once the API recovers."""
+    async with fake_bot_api_server() as (server, api_url):
+        api = server.api
+        api.fail_next("getUpdates", ApiError(502, "Bad Gateway"))
+        api.fail_next(
+            "getUpdates", ApiError(409, "Conflict: terminated by other getUpdates request")
+        )
+        api.fail_next("getUpdates", ApiError(500, "Internal Server Error"))
+        api.fail_next("sendMessage", ApiError(502, "Bad Gateway"))
+        log_path = tmp_path / "bot.log"
+        with log_path.open("wb") as log_file:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=str(tmp_path),
+                env={**bot_environment(api_url, tmp_path), "PYTHONPATH": str(REPO)},
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            try:
+                api.user_text(CHAT, "/help")
+                await server.wait_for(
+                    lambda: any("/start" in (m.text or "") for m in api.bot_messages(CHAT)),
+                    STARTUP_SECONDS,
+                )
+                assert process.returncode is None
+                process.send_signal(signal.SIGTERM)
+                returncode = await asyncio.wait_for(process.wait(), STEP_SECONDS)
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+        output = _output(log_path)
+        assert returncode == 0, output
+        assert len(api.sent("getUpdates")) >= 4 and len(api.sent("sendMessage")) >= 2
+        assert TOKEN not in output
