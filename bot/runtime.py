@@ -6,9 +6,10 @@ chat when no Leyr credentials are set) reach the in-process emulator; the others
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,9 +79,11 @@ async def open_runtime(
     all_sandbox: bool = False,
     emulator: Emulator | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sandbox_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[Runtime]:
     """Everything the adapters need, closed again on exit. `all_sandbox` forces every chat onto
-    the emulator (the terminal chat does); `emulator` lets tests bring their own."""
+    the emulator (the terminal chat does); `emulator` and `sandbox_sleep` (the sandbox client's
+    wait between read retries) let tests and benchmarks bring their own."""
     config = dialog_config(settings)
     digest = keyed_digest(settings.pseudonym_key.get_secret_value())
     sandbox_everywhere = all_sandbox or settings.sandbox_only
@@ -109,6 +112,7 @@ async def open_runtime(
                 care_unit_id=SANDBOX_CARE_UNIT,
                 timeout=settings.leyr_timeout_seconds,
                 transport=emulator.transport(),
+                sleep=sandbox_sleep,
             )
             stack.push_async_callback(sandbox_client.aclose)
             sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings)

@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, Handled, Sender
-from bot.leyr.client import LeyrClient
-from bot.leyr.clinic import LeyrClinic
-from bot.runtime import dialog_config, keyed_digest
-from bot.sandbox.agent import SandboxAgent
+from bot.engine import Handled, Sender
+from bot.runtime import open_runtime
 from bot.sandbox.emulator import Emulator
-from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, load_settings
-from bot.store import open_store
-from dialogs.conversation import Services
+from bot.settings import load_settings
 from dialogs.events import Button, Command, Event, Text
 
 DIALOGS = 500
@@ -80,27 +76,15 @@ def next_event(
 
 
 async def test_500_dialogs_with_random_leyr_faults(tmp_path: Path) -> None:
-    settings = load_settings(_env_file=None)
-    emulator = Emulator(seed=3, sleep=no_sleep)
-    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'soak.sqlite3'}", pseudonym_key="k")
-    client = LeyrClient(
-        base_url="http://sandbox.invalid/api",
-        client_id=SANDBOX_CLIENT_ID,
-        client_secret=SANDBOX_CLIENT_SECRET,
-        emr="sandbox",
-        care_unit_id=SANDBOX_CARE_UNIT,
-        transport=emulator.transport(),
-        sleep=no_sleep,
+    settings = load_settings(
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}"
     )
-    agent = SandboxAgent(emulator)
-    clinic = LeyrClinic(client)
-    config = dialog_config(settings)
-    digest = keyed_digest("k")
-
-    def services_for(chat_id: int) -> Services:
-        return Services(agent.relay(chat_id, clinic), config, digest, directory=agent)
-
-    engine = Engine(store, services_for, lambda _: True)
+    emulator = Emulator(seed=3, sleep=no_sleep)
+    stack = AsyncExitStack()
+    runtime = await stack.enter_async_context(
+        open_runtime(settings, all_sandbox=True, emulator=emulator, sandbox_sleep=no_sleep)
+    )
+    engine, store = runtime.engine, runtime.store
     first = emulator.test_patients()[0]
     main_phone = "+46701234567"
     assert first.personal_number == "191212121212"
@@ -138,8 +122,7 @@ async def test_500_dialogs_with_random_leyr_faults(tmp_path: Path) -> None:
             }
             assert audited == cancelled - {"a-006"}, (number, audited, cancelled)  # a-006: seeded
     finally:
-        await client.aclose()
-        await store.close()
+        await stack.aclose()
     assert sum(endings.values()) == DIALOGS
     rate = faults / len(emulator.calls)
     assert endings["✅ Cancelled"] > DIALOGS / 2 and 0.15 < rate < 0.25, (endings, faults, rate)

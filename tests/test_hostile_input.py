@@ -6,20 +6,16 @@ an appointment the chat's patient does not own."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.engine import Engine, Sender
-from bot.leyr.client import LeyrClient
-from bot.leyr.clinic import LeyrClinic
-from bot.runtime import dialog_config, keyed_digest
-from bot.sandbox.agent import SandboxAgent
+from bot.runtime import open_runtime
 from bot.sandbox.emulator import Emulator
-from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, load_settings
-from bot.store import Store, open_store
-from dialogs.conversation import Services
+from bot.settings import load_settings
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 
 EXAMPLES = 400
@@ -61,31 +57,19 @@ def test_ten_thousand_hostile_events(tmp_path: Path) -> None:
     emulator = Emulator(seed=9)
     emulator.set_profile("sandbox", cancellation="one_step")
 
-    async def setup() -> tuple[Engine, tuple[Store, LeyrClient]]:
-        store = await open_store(
-            f"sqlite+aiosqlite:///{tmp_path / 'hostile.sqlite3'}", pseudonym_key="k"
-        )
-        client = LeyrClient(
-            base_url="http://sandbox.invalid/api",
-            client_id=SANDBOX_CLIENT_ID,
-            client_secret=SANDBOX_CLIENT_SECRET,
-            emr="sandbox",
-            care_unit_id=SANDBOX_CARE_UNIT,
-            transport=emulator.transport(),
-        )
-        agent = SandboxAgent(emulator)
-        clinic = LeyrClinic(client)
-        config = dialog_config(load_settings(_env_file=None))
+    bot_settings = load_settings(
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
+    )
+    stack = AsyncExitStack()
 
-        def services_for(chat_id: int) -> Services:
-            return Services(
-                agent.relay(chat_id, clinic), config, keyed_digest("k"), directory=agent
-            )
-
-        return Engine(store, services_for, lambda _: True), (store, client)
+    async def setup() -> Engine:
+        runtime = await stack.enter_async_context(
+            open_runtime(bot_settings, all_sandbox=True, emulator=emulator)
+        )
+        return runtime.engine
 
     loop = asyncio.new_event_loop()
-    engine, closers = loop.run_until_complete(setup())
+    engine = loop.run_until_complete(setup())
     handled_count = [0]
 
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -115,9 +99,7 @@ def test_ten_thousand_hostile_events(tmp_path: Path) -> None:
     try:
         run()
     finally:
-        store, client = closers
-        loop.run_until_complete(client.aclose())
-        loop.run_until_complete(store.close())
+        loop.run_until_complete(stack.aclose())
         loop.close()
     patched = [path for method, path in emulator.calls if method == "PATCH"]
     assert not any(path.endswith(OTHER_PATIENT_APPOINTMENT) for path in patched)
