@@ -513,9 +513,7 @@ class Conversation:
             return
         except ClinicError as error:
             if _nothing_happened(error):
-                self._say("unavailable")
-                self._reference(error)
-                await self._prompt()
+                await self._unavailable(error)
                 return
             for target in targets:
                 self._result(target, "not_cancelled", "why_refused", error.reference)
@@ -658,9 +656,7 @@ class Conversation:
             return
         except ClinicError as error:
             if _nothing_happened(error):
-                self._say("unavailable")
-                self._reference(error)
-                await self._prompt()
+                await self._unavailable(error)
                 return
             self.ctx.pending.pop(0)
             self._result(head.original_id, "not_cancelled", "why_refused", error.reference)
@@ -708,9 +704,7 @@ class Conversation:
             outcomes = await self.services.clinic.cancel([head.original_id], None)
         except ClinicError as error:
             if _nothing_happened(error):
-                self._say("unavailable")
-                self._reference(error)
-                await self._prompt()
+                await self._unavailable(error)
                 return True
             self.ctx.pending.pop(0)
             if isinstance(error, OutcomeUnknown):
@@ -821,6 +815,12 @@ class Conversation:
         reference: str | None = None,
     ) -> None:
         self.out.audits.append(Audit(appointment_id, outcome, new_id, reference))
+
+    async def _unavailable(self, error: ClinicError) -> None:
+        """Nothing changed: say so with Leyr's reference, and ask the same question again."""
+        self._say("unavailable")
+        self._reference(error)
+        await self._prompt()
 
     def _reference(self, error: ClinicError) -> None:
         if error.reference:
