@@ -75,30 +75,55 @@ def bot_environment(api_url: str, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@contextlib.asynccontextmanager
+async def bot_process(
+    env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m bot run` with its output in tmp_path/bot.log; killed if a test leaves it."""
+    with (tmp_path / "bot.log").open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=str(tmp_path),  # no .env from the repo
+            env={**env, "PYTHONPATH": str(REPO)},
+            stdout=log_file,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def sigterm(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(process.wait(), STEP_SECONDS)
+
+
+async def expect(server: FakeBotServer, pattern: str) -> str:
+    """The newest bot message in CHAT matching `pattern`, waiting for it (bounded)."""
+
+    def shown() -> str | None:
+        for message in reversed(server.api.bot_messages(CHAT)):
+            if re.search(pattern, message.text or ""):
+                return message.text
+        return None
+
+    found: str = await server.wait_for(shown, STEP_SECONDS)
+    return found
+
+
 async def test_two_step_cancellation_over_the_bot_api_then_sigterm(tmp_path: Path) -> None:
     async with fake_bot_api_server() as (server, api_url):
         api = server.api
-        log_path = tmp_path / "bot.log"
-        with log_path.open("wb") as log_file:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                cwd=str(tmp_path),  # no .env from the repo
-                env={**bot_environment(api_url, tmp_path), "PYTHONPATH": str(REPO)},
-                stdout=log_file,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-            try:
-                await _conversation(server, api, process, log_path)
-                process.send_signal(signal.SIGTERM)
-                returncode = await asyncio.wait_for(process.wait(), STEP_SECONDS)
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
-        output = _output(log_path)
+        async with bot_process(bot_environment(api_url, tmp_path), tmp_path) as process:
+            await _conversation(server, api, process, tmp_path / "bot.log")
+            returncode = await sigterm(process)
+        output = _output(tmp_path / "bot.log")
         assert returncode == 0, output
         assert "Traceback" not in output, output
         assert TOKEN not in output
@@ -128,37 +153,27 @@ async def _conversation(
         messages = api.bot_messages(CHAT)
         return messages[-1].text or "" if messages else ""
 
-    async def expect(pattern: str) -> str:
-        def shown() -> str | None:
-            for message in reversed(api.bot_messages(CHAT)):
-                if re.search(pattern, message.text or ""):
-                    return message.text
-            return None
-
-        found: str = await server.wait_for(shown, STEP_SECONDS)
-        return found
-
     api.user_text(CHAT, "/sandbox_twostep")
-    await expect(r"two.?step")
+    await expect(server, r"two.?step")
 
     api.user_text(CHAT, "/start")
-    await expect(r"test patient")
+    await expect(server, r"test patient")
     api.press(CHAT, "")  # the first test patient
-    await expect(r"Which appointment")
+    await expect(server, r"Which appointment")
     assert all(m.text and m.text.startswith("🧪 SANDBOX") for m in api.bot_messages(CHAT))
 
     menu = api.with_buttons(CHAT)[-1]
     first = next(data for label, data in menu.buttons() if re.match(r"\d+\. ", label))
     api.user_press(CHAT, menu.message_id, first)
-    await expect(r"Do you want to cancel")
+    await expect(server, r"Do you want to cancel")
     api.press(CHAT, "Yes")
-    sms = await expect(r"SMS to the test patient")
+    sms = await expect(server, r"SMS to the test patient")
     code_match = re.search(r"\b(\d{4,8})\b", sms.split("\n", 2)[-1])
     assert code_match, sms
-    await expect(r"Type the code")
+    await expect(server, r"Type the code")
 
     typed = api.user_text(CHAT, f"the code is {code_match.group(1)}")
-    await expect(r"Cancelled")
+    await expect(server, r"Cancelled")
     message_id = typed["message"]["message_id"]
     await server.wait_for(lambda: api.chats[CHAT].messages[message_id].deleted, STEP_SECONDS)
     assert "Cancelled" in last_text()
@@ -184,7 +199,6 @@ async def test_a_patient_on_leyr_over_http_cancels_in_two_steps(tmp_path: Path) 
             api = server.api
             env = {
                 **bot_environment(api_url, tmp_path),
-                "PYTHONPATH": str(REPO),
                 "LEYR_BASE_URL": f"http://127.0.0.1:{leyr_port}/api",
                 "LEYR_CLIENT_ID": SANDBOX_CLIENT_ID,
                 "LEYR_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
@@ -192,56 +206,28 @@ async def test_a_patient_on_leyr_over_http_cancels_in_two_steps(tmp_path: Path) 
                 "LEYR_CARE_UNIT_ID": SANDBOX_CARE_UNIT,
                 "PSEUDONYM_KEY": "e2e-key",
             }
-            log_path = tmp_path / "bot.log"
-            with log_path.open("wb") as log_file:
-                process = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "bot",
-                    "run",
-                    cwd=str(tmp_path),
-                    env=env,
-                    stdout=log_file,
-                    stderr=asyncio.subprocess.STDOUT,
-                )
-                try:
-                    await server.wait_for(lambda: api.sent("getUpdates"), STARTUP_SECONDS)
-
-                    async def expect(pattern: str) -> str:
-                        def shown() -> str | None:
-                            for message in reversed(api.bot_messages(CHAT)):
-                                if re.search(pattern, message.text or ""):
-                                    return message.text
-                            return None
-
-                        found: str = await server.wait_for(shown, STEP_SECONDS)
-                        return found
-
-                    api.user_text(CHAT, "/start")
-                    await expect(r"share your phone number")
-                    api.user_contact(CHAT, "46701234567", contact_user_id=CHAT)
-                    await expect(r"personal identity number")
-                    api.user_text(CHAT, "19121212-1212")
-                    await expect(r"Which appointment")
-                    assert not any("SANDBOX" in (m.text or "") for m in api.bot_messages(CHAT))
-                    menu = api.with_buttons(CHAT)[-1]
-                    first = next(d for label, d in menu.buttons() if re.match(r"\d+\. ", label))
-                    api.user_press(CHAT, menu.message_id, first)
-                    await expect(r"Do you want to cancel")
-                    api.press(CHAT, "Yes")
-                    await expect(r"Type the code")
-                    [sms] = emulator.outbox("+46701234567")
-                    api.user_text(CHAT, f"code: {sms.code[:3]} {sms.code[3:]}")
-                    await expect(r"Cancelled")
-                    original = emulator.appointment("sandbox", sms.appointment_id)
-                    assert original is not None and original.status == "cancelled"
-                    process.send_signal(signal.SIGTERM)
-                    returncode = await asyncio.wait_for(process.wait(), STEP_SECONDS)
-                finally:
-                    if process.returncode is None:
-                        process.kill()
-                        await process.wait()
-            output = _output(log_path)
+            async with bot_process(env, tmp_path) as process:
+                await server.wait_for(lambda: api.sent("getUpdates"), STARTUP_SECONDS)
+                api.user_text(CHAT, "/start")
+                await expect(server, r"share your phone number")
+                api.user_contact(CHAT, "46701234567", contact_user_id=CHAT)
+                await expect(server, r"personal identity number")
+                api.user_text(CHAT, "19121212-1212")
+                await expect(server, r"Which appointment")
+                assert not any("SANDBOX" in (m.text or "") for m in api.bot_messages(CHAT))
+                menu = api.with_buttons(CHAT)[-1]
+                first = next(d for label, d in menu.buttons() if re.match(r"\d+\. ", label))
+                api.user_press(CHAT, menu.message_id, first)
+                await expect(server, r"Do you want to cancel")
+                api.press(CHAT, "Yes")
+                await expect(server, r"Type the code")
+                [sms] = emulator.outbox("+46701234567")
+                api.user_text(CHAT, f"code: {sms.code[:3]} {sms.code[3:]}")
+                await expect(server, r"Cancelled")
+                original = emulator.appointment("sandbox", sms.appointment_id)
+                assert original is not None and original.status == "cancelled"
+                returncode = await sigterm(process)
+            output = _output(tmp_path / "bot.log")
             assert returncode == 0, output
             for private in ("191212121212", "46701234567", sms.code, SANDBOX_CLIENT_SECRET):
                 assert private not in output
@@ -262,32 +248,15 @@ async def test_the_service_rides_out_bot_api_failures_and_answers_after(tmp_path
         )
         api.fail_next("getUpdates", ApiError(500, "Internal Server Error"))
         api.fail_next("sendMessage", ApiError(502, "Bad Gateway"))
-        log_path = tmp_path / "bot.log"
-        with log_path.open("wb") as log_file:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                cwd=str(tmp_path),
-                env={**bot_environment(api_url, tmp_path), "PYTHONPATH": str(REPO)},
-                stdout=log_file,
-                stderr=asyncio.subprocess.STDOUT,
+        async with bot_process(bot_environment(api_url, tmp_path), tmp_path) as process:
+            api.user_text(CHAT, "/help")
+            await server.wait_for(
+                lambda: any("/start" in (m.text or "") for m in api.bot_messages(CHAT)),
+                STARTUP_SECONDS,
             )
-            try:
-                api.user_text(CHAT, "/help")
-                await server.wait_for(
-                    lambda: any("/start" in (m.text or "") for m in api.bot_messages(CHAT)),
-                    STARTUP_SECONDS,
-                )
-                assert process.returncode is None
-                process.send_signal(signal.SIGTERM)
-                returncode = await asyncio.wait_for(process.wait(), STEP_SECONDS)
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
-        output = _output(log_path)
+            assert process.returncode is None
+            returncode = await sigterm(process)
+        output = _output(tmp_path / "bot.log")
         assert returncode == 0, output
         assert len(api.sent("getUpdates")) >= 4 and len(api.sent("sendMessage")) >= 2
         assert TOKEN not in output
