@@ -397,7 +397,7 @@ class Conversation:
             self._say(
                 "none_cancellable", clinic=self.config.clinic_name, phone=self.config.clinic_phone
             )
-            self._flush()
+            self._menu(self._switch_row())
             return
         self._say("list_choose_several" if self.ctx.multi else "list_choose")
         rows: list[list[tuple[str, str]]] = []
@@ -411,9 +411,22 @@ class Conversation:
             )
         elif len(choosable) > 1:
             rows.append([("m", self.t("btn_several"))])
-        self._menu(rows)
+        self._menu(rows + self._switch_row())
+
+    def _switch_row(self) -> list[list[tuple[str, str]]]:
+        """In sandbox chats, a way for the agent to act as another test patient."""
+        return [[("t", self.t("btn_switch_patient"))]] if self.services.directory else []
+
+    async def _switch_patient(self) -> bool:
+        if self.services.directory is None:
+            return False
+        self.ctx.patient_id, self.ctx.results, self.ctx.note = None, [], None
+        await self._offer_test_patients()
+        return True
 
     async def _button_choose(self, code: str) -> bool:
+        if code == "t":
+            return await self._switch_patient()
         if code == "m":
             self.ctx.multi, self.ctx.selected = True, []
         elif code == "1":
@@ -771,9 +784,11 @@ class Conversation:
             if any(r.outcome == "unknown" for r in self.ctx.results):
                 rows.append([("g", self.t("btn_check_again"))])
             rows.append([("o", self.t("btn_another"))])
-        self._menu(rows)
+        self._menu(rows + self._switch_row())
 
     async def _button_outcome(self, code: str) -> bool:
+        if code == "t":
+            return await self._switch_patient()
         if code == "o":
             self.ctx.note = None
             await self._start()  # lists the appointments, or identifies first if not linked

@@ -39,7 +39,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "contact_accepted", "source": IDENTIFY_CONTACT, "dest": IDENTIFY_NUMBER},
     {
         "trigger": "offer_test_patients",
-        "source": [*UNIDENTIFIED, OUTCOME],
+        "source": [*UNIDENTIFIED, CHOOSE, OUTCOME],
         "dest": PICK_TEST_PATIENT,
     },
     {

@@ -48,6 +48,7 @@ TABLE += [
     (m.PICK_TEST_PATIENT, Command("start"), m.PICK_TEST_PATIENT),
     (m.CHOOSE, "2.", m.CONFIRM),
     (m.CHOOSE, "Cancel several", m.CHOOSE),
+    (m.CHOOSE, Button("9:t"), m.CHOOSE),  # no switching outside sandbox chats (stale anyway)
     (m.CHOOSE, Text("2"), m.CONFIRM),
     (m.CHOOSE, Text("1"), m.CHOOSE),  # inside the deadline: not cancellable
     (m.CHOOSE, Text("banana"), m.CHOOSE),

@@ -263,3 +263,14 @@ async def test_try_again_after_a_failed_lookup_identifies_again() -> None:
     assert driver.state == m.OUTCOME and driver.ctx.patient_id is None
     await driver.press("Try again")
     assert driver.state == m.PICK_TEST_PATIENT
+
+
+async def test_an_agent_can_act_as_another_test_patient_but_a_patient_cannot() -> None:
+    driver = await to_state(m.PICK_TEST_PATIENT)
+    await driver.press("Test Testsson")
+    await driver.press("Act as another test patient")
+    assert driver.state == m.PICK_TEST_PATIENT and driver.ctx.patient_id is None
+    patient = await to_state(m.CHOOSE)
+    assert not any("test patient" in o.label for o in patient.options())
+    await patient.send(Button(f"{patient.ctx.generation}:t"))
+    assert patient.state == m.CHOOSE and patient.ctx.patient_id == "p-1"

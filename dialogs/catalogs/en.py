@@ -85,6 +85,7 @@ MESSAGES: dict[str, str] = {
     "reference": "Reference: {reference}",
     "btn_another": "Cancel another appointment",
     "btn_check_again": "Check again",
+    "btn_switch_patient": "🧪 Act as another test patient",
     "btn_retry": "Try again",
     "unavailable": (
         "We can't reach the clinic's system right now, and nothing was changed. "

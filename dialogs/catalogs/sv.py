@@ -81,6 +81,7 @@ MESSAGES: dict[str, str] = {
     "reference": "Referens: {reference}",
     "btn_another": "Avboka en annan tid",
     "btn_check_again": "Kontrollera igen",
+    "btn_switch_patient": "🧪 Agera som en annan testpatient",
     "btn_retry": "Försök igen",
     "unavailable": (
         "Vi når inte mottagningens system just nu, och inget har ändrats. "
