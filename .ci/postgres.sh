@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Start a PostgreSQL server on 127.0.0.1:5432 for the storage tests, installing it with apt-get
-# when the machine has none. Prints one line for the caller to eval:
+# Start a PostgreSQL server for the storage tests on 127.0.0.1:54329 (not the default port,
+# which a distribution's own cluster may hold), installing it with apt-get when the machine has
+# none. Prints one line for the caller to eval:
 #   eval "$(bash .ci/postgres.sh)"   ->   TEST_POSTGRES_URL=postgresql+asyncpg://...
 # Everything else goes to stderr. Running it twice is fine.
 set -euo pipefail
@@ -20,11 +21,11 @@ if [ ! -s "$data/PG_VERSION" ]; then
 fi
 if ! su postgres -c "$bin/pg_ctl -D $data status" >/dev/null 2>&1; then
   su postgres -c "$bin/pg_ctl -D $data -l $data/server.log -w -t 60 \
-    -o \"-c listen_addresses=127.0.0.1 -c port=5432 -k /tmp -c fsync=off\" start" >/dev/null
+    -o \"-c listen_addresses=127.0.0.1 -c port=54329 -k /tmp -c fsync=off\" start" >/dev/null
 fi
 for _ in $(seq 1 60); do
-  "$bin/pg_isready" -h 127.0.0.1 -p 5432 -q && break
+  "$bin/pg_isready" -h 127.0.0.1 -p 54329 -q && break
   sleep 1
 done
-"$bin/pg_isready" -h 127.0.0.1 -p 5432 -q
-echo "export TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres" >&3
+"$bin/pg_isready" -h 127.0.0.1 -p 54329 -q
+echo "export TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:54329/postgres" >&3
