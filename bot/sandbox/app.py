@@ -1,5 +1,10 @@
 """The emulator's HTTP face: Leyr's documented endpoints under /api, plus agent controls under
-/api/_sandbox. Validation errors are 400 BAD_REQUEST with Leyr's envelope, never 422."""
+/api/_sandbox. Validation errors are 400 BAD_REQUEST with Leyr's envelope, never 422.
+
+Simulated network faults (timeout, reset) are signalled from the endpoint to `SignalLayer`, the
+outermost ASGI layer, which withholds the answer and raises `SimulatedNetworkFault` outside
+Starlette; the in-process transport and the HTTP server each turn that into their own failure.
+"""
 
 from __future__ import annotations
 
@@ -14,55 +19,91 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.sandbox.ehr import MAX_BULK, RESOURCES, ApiError, Ehr
-from bot.sandbox.faults import Fault, SimulatedNetworkFault
+from bot.leyr.models import ErrorEnvelope, ErrorItem
+from bot.sandbox import seed
+from bot.sandbox.ehr import MAX_BULK, ApiError, Ehr
+from bot.sandbox.faults import ALL_KINDS, NETWORK_KINDS, Fault, SimulatedNetworkFault
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import Emulator
 
 log = logging.getLogger("bot.sandbox")
 Handler = Callable[[Request], Awaitable[Response]]
+SIGNAL = "sandbox.signal"
+RESCHEDULE_FIELDS = frozenset({"start", "end", "resource_id"})
+TITLES = {
+    "BAD_REQUEST": "Request validation failed",
+    "UNAUTHORIZED": "Unauthorized",
+    "EMR_ERROR": "EMR error",
+}
 
 
 def envelope(error: ApiError) -> JSONResponse:
+    """Leyr's RFC 7807 style error body; only codes and the trace id are logged."""
     instance = str(uuid.uuid4())
     log.info("sandbox error %s %s instance=%s", error.code, error.error_code, instance)
-    return JSONResponse(
-        {
-            "code": error.code,
-            "type": f"https://docs.leyr.io/api/error-handling/{error.code.lower()}",
-            "title": "Request failed"
-            if error.code != "BAD_REQUEST"
-            else "Request validation failed",
-            "status": error.status,
-            "detail": error.details,
-            "instance": instance,
-            "errors": [
-                {
-                    "error_code": error.error_code,
-                    "details": error.details,
-                    "emr_error": None,
-                    "path": None,
-                }
-            ],
-        },
-        status_code=error.status,
+    body = ErrorEnvelope(
+        code=error.code,
+        type=f"https://docs.leyr.io/api/error-handling/{error.code.lower()}",
+        title=TITLES.get(error.code, "Request failed"),
+        status=error.status,
+        detail=error.details,
+        instance=instance,
+        errors=[ErrorItem(error_code=error.error_code, details=error.details)],
     )
+    return JSONResponse(body.model_dump(mode="json"), status_code=error.status)
+
+
+def unauthorized() -> JSONResponse:
+    return envelope(ApiError("UNAUTHORIZED", "bad credentials", code="UNAUTHORIZED", status=401))
+
+
+class SignalLayer:
+    """Outermost ASGI layer: withholds the answer of a call the endpoint marked as lost."""
+
+    def __init__(self, inner: ASGIApp) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        signal: list[str] = []
+        withheld: list[Message] = []
+        scope = {**scope, SIGNAL: signal}
+
+        async def guarded(message: Message) -> None:
+            if signal:
+                withheld.append(message)
+            else:
+                await send(message)
+
+        await self.inner(scope, receive, guarded)
+        if signal:
+            raise SimulatedNetworkFault(signal[0], withheld)
+
+
+def _lose_answer(request: Request, kind: str) -> None:
+    signal = request.scope.get(SIGNAL)
+    if signal is None:  # not behind SignalLayer: nothing can withhold the answer
+        raise SimulatedNetworkFault(kind)
+    signal.append(kind)
 
 
 async def _body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(await request.body() or b"null")
     except ValueError:
-        raise ApiError("BAD_INPUT", "body is not JSON") from None
+        raise ApiError("BAD_INPUT", "body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError("BAD_INPUT", "body must be a JSON object")
     return data
 
 
 def _when(value: str | None, name: str) -> datetime | None:
-    if value is None:
+    if value is None or value == "":
         return None
     try:
         parsed = datetime.fromisoformat(value)
@@ -73,61 +114,83 @@ def _when(value: str | None, name: str) -> datetime | None:
     return parsed
 
 
-def build_app(emulator: Emulator) -> Starlette:
+def _comment(body: dict[str, Any]) -> str | None:
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError("BAD_INPUT", "comment must be a string")
+    return comment
+
+
+def _status_cancelled(body: dict[str, Any]) -> None:
+    if "status" not in body:
+        raise ApiError("MISSING_REQUIRED_FIELD", "status is required")
+    if body["status"] != "cancelled":
+        raise ApiError("BAD_INPUT", "status must be 'cancelled'")
+
+
+def build_app(emulator: Emulator) -> SignalLayer:
     def ehr(request: Request) -> Ehr:
         emr = request.path_params["emr"]
         if emr not in emulator.ehrs:
-            raise ApiError("NOT_SUPPORTED", "unknown EHR")
+            raise ApiError("NOT_SUPPORTED", "this EHR is not supported")
         cu = request.path_params.get("cu")
         if cu is not None and cu != emulator.care_unit:
             raise ApiError("INVALID_CARE_UNIT_ID", "unknown care unit")
         return emulator.ehrs[emr]
 
-    def api(handler: Callable[[Request], Awaitable[Any]], *, write: bool = False) -> Handler:
+    def authorized(request: Request) -> bool:
+        return (
+            request.headers.get("x-leyr-client-id") == emulator.client_id
+            and request.headers.get("x-leyr-client-secret") == emulator.client_secret
+        )
+
+    def api(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
         async def endpoint(request: Request) -> Response:
             emulator.calls.append((request.method, request.url.path))
-            if (
-                request.headers.get("x-leyr-client-id") != emulator.client_id
-                or request.headers.get("x-leyr-client-secret") != emulator.client_secret
-            ):
-                return envelope(
-                    ApiError("UNAUTHORIZED", "bad credentials", code="UNAUTHORIZED", status=401)
-                )
+            if not authorized(request):
+                return unauthorized()
             fault = emulator.faults.next()
             await emulator.wait(emulator.faults.latency_ms + (fault.ms if fault else 0))
-            if fault and not fault.lands and fault.kind == "server_error":
-                return Response("upstream failure", status_code=503)
-            if fault and not fault.lands and fault.kind == "error_envelope":
-                return envelope(
-                    ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
-                )
-            if fault and not fault.lands and fault.kind in ("timeout", "reset"):
-                raise SimulatedNetworkFault(fault.kind)
+            if fault is not None and not fault.lands:
+                if fault.kind == "server_error":
+                    return Response("upstream failure", status_code=503)
+                if fault.kind == "error_envelope":
+                    return envelope(
+                        ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
+                    )
+                if fault.kind in NETWORK_KINDS:
+                    _lose_answer(request, fault.kind)
+                    return Response(status_code=504)
+                if fault.kind == "malformed":
+                    return Response(b'{"id": "trunc', media_type="application/json")
+            response: Response
             try:
-                result = await handler(request)
+                response = JSONResponse(await handler(request))
             except ApiError as error:
-                return envelope(error)
-            if fault and fault.kind in ("timeout", "reset"):
-                raise SimulatedNetworkFault(fault.kind)
-            if fault and fault.kind == "malformed":
+                response = envelope(error)
+            if fault is None or fault.kind == "latency":
+                return response
+            if fault.kind in NETWORK_KINDS:
+                _lose_answer(request, fault.kind)
+            elif fault.kind == "malformed":
                 return Response(b'{"id": "trunc', media_type="application/json")
-            if fault and fault.kind == "server_error":
+            elif fault.kind == "server_error":
                 return Response("upstream failure after write", status_code=500)
-            if fault and fault.kind == "error_envelope":
+            elif fault.kind == "error_envelope":
                 return envelope(
                     ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
                 )
-            return JSONResponse(result)
+            return response
 
         return endpoint
 
     async def care_units(request: Request) -> Any:
         ehr(request)
-        return [{"id": emulator.care_unit, "name": "Sandbox Clinic Södermalm"}]
+        return seed.care_units()
 
     async def resources(request: Request) -> Any:
         ehr(request)
-        return [{"id": key, "name": name} for key, name in RESOURCES.items()]
+        return seed.resources()
 
     async def patient(request: Request) -> Any:
         return ehr(request).patient(request.path_params["patient_id"])
@@ -137,61 +200,64 @@ def build_app(emulator: Emulator) -> Starlette:
         return ehr(request).search(q.get("first_name"), q.get("last_name"))
 
     async def appointments(request: Request) -> Any:
+        target = ehr(request)
         q = request.query_params
         if not q.get("patient_id"):
             raise ApiError("MISSING_REQUIRED_FIELD", "patient_id is required")
-        return ehr(request).listing(
+        return target.listing(
             q["patient_id"], _when(q.get("start"), "start"), _when(q.get("end"), "end")
         )
 
     async def patch_one(request: Request) -> Any:
         target = ehr(request)
         body = await _body(request)
-        if {"start", "end", "resource_id"} & body.keys():
+        if RESCHEDULE_FIELDS & body.keys():
             raise ApiError("BAD_INPUT", "rescheduling fields are not allowed when cancelling")
+        appointment_id = request.path_params["id"]
         if "confirmation" in body:
-            if "status" in body or not isinstance(body["confirmation"], dict):
-                raise ApiError("BAD_INPUT", "confirmation must be sent alone")
-            code = body["confirmation"].get("code")
-            if not isinstance(code, str):
+            confirmation = body["confirmation"]
+            if "status" in body or not isinstance(confirmation, dict):
+                raise ApiError("BAD_INPUT", "confirmation must be an object, sent alone")
+            code = confirmation.get("code")
+            if not isinstance(code, str) or not code:
                 raise ApiError("MISSING_REQUIRED_FIELD", "confirmation.code is required")
-            return target.confirm(request.path_params["id"], code)
-        if body.get("status") != "cancelled":
-            raise ApiError("MISSING_REQUIRED_FIELD", "status must be 'cancelled'")
-        comment = body.get("comment")
-        if comment is not None and not isinstance(comment, str):
-            raise ApiError("BAD_INPUT", "comment must be a string")
-        return target.cancel_one(request.path_params["id"], comment)
+            return target.confirm(appointment_id, code)
+        _status_cancelled(body)
+        comment = _comment(body)
+        if comment is not None and len(comment) > 500:
+            raise ApiError("INVALID_COMMENT_LENGTH", "comment longer than 500 characters")
+        emulator.cancel_patches[appointment_id] = emulator.cancel_patches.get(appointment_id, 0) + 1
+        return target.cancel_one(appointment_id, comment)
 
     async def patch_bulk(request: Request) -> Any:
         target = ehr(request)
         body = await _body(request)
         ids = body.get("ids")
-        if not ids or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        if ids is None or ids == []:
             raise ApiError("MISSING_REQUIRED_FIELD", "ids is required")
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ApiError("BAD_INPUT", "ids must be a list of strings")
         if len(ids) > MAX_BULK:
             raise ApiError("MAX_ITEMS_EXCEEDED", f"at most {MAX_BULK} ids")
-        if body.get("status") != "cancelled":
-            raise ApiError("MISSING_REQUIRED_FIELD", "status must be 'cancelled'")
-        comment = body.get("comment")
-        if comment is not None and not isinstance(comment, str):
-            raise ApiError("BAD_INPUT", "comment must be a string")
+        if RESCHEDULE_FIELDS & body.keys():
+            raise ApiError("BAD_INPUT", "rescheduling fields are not allowed when cancelling")
+        _status_cancelled(body)
+        comment = _comment(body)
+        for appointment_id in ids:
+            emulator.cancel_patches[appointment_id] = (
+                emulator.cancel_patches.get(appointment_id, 0) + 1
+            )
         return target.cancel(ids, comment)
 
     def control(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
         async def endpoint(request: Request) -> Response:
-            if (
-                request.headers.get("x-leyr-client-id") != emulator.client_id
-                or request.headers.get("x-leyr-client-secret") != emulator.client_secret
-            ):
-                return envelope(
-                    ApiError("UNAUTHORIZED", "bad credentials", code="UNAUTHORIZED", status=401)
-                )
+            if not authorized(request):
+                return unauthorized()
             try:
                 return JSONResponse(await handler(request))
             except ApiError as error:
                 return envelope(error)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, KeyError):
                 return envelope(ApiError("BAD_INPUT", "bad control request"))
 
         return endpoint
@@ -214,17 +280,22 @@ def build_app(emulator: Emulator) -> Starlette:
         ]
 
     async def profile(request: Request) -> Any:
+        emr = request.path_params["emr"]
+        if emr not in emulator.ehrs:
+            raise ApiError("NOT_SUPPORTED", "this EHR is not supported")
         body = await _body(request)
-        emulator.set_profile(
-            request.path_params["emr"], body.get("cancellation"), body.get("listing")
-        )
-        return {"ok": True}
+        emulator.set_profile(emr, body.get("cancellation"), body.get("listing"))
+        current = emulator.ehrs[emr].profile
+        return {"cancellation": current.cancellation, "listing": current.listing}
 
     async def faults(request: Request) -> Any:
         if request.method == "DELETE":
             emulator.clear_faults()
-        else:
-            emulator.inject(Fault(**await _body(request)))
+            return {"ok": True}
+        body = await _body(request)
+        if body.get("kind") not in ALL_KINDS:
+            raise ApiError("BAD_INPUT", f"kind must be one of {', '.join(ALL_KINDS)}")
+        emulator.inject(Fault(**body))
         return {"ok": True}
 
     async def latency(request: Request) -> Any:
@@ -236,7 +307,7 @@ def build_app(emulator: Emulator) -> Starlette:
         emulator.set_random_faults(float(body["probability"]), int(body.get("seed", 0)))
         return {"ok": True}
 
-    async def patients_for_agents(request: Request) -> Any:
+    async def test_patients(request: Request) -> Any:
         return [
             {"personal_number": p.personal_number, "label": p.label}
             for p in emulator.test_patients()
@@ -249,18 +320,22 @@ def build_app(emulator: Emulator) -> Starlette:
         Route(f"{unit}/patients", api(patients), methods=["GET"]),
         Route(f"{unit}/patients/{{patient_id}}", api(patient), methods=["GET"]),
         Route(f"{unit}/appointments", api(appointments), methods=["GET"]),
-        Route(f"{unit}/appointments", api(patch_bulk, write=True), methods=["PATCH"]),
-        Route(f"{unit}/appointments/{{id}}", api(patch_one, write=True), methods=["PATCH"]),
+        Route(f"{unit}/appointments", api(patch_bulk), methods=["PATCH"]),
+        Route(f"{unit}/appointments/{{id}}", api(patch_one), methods=["PATCH"]),
         Route("/api/_sandbox/reset", control(reset), methods=["POST"]),
         Route("/api/_sandbox/outbox", control(outbox), methods=["GET"]),
         Route("/api/_sandbox/emrs/{emr}/profile", control(profile), methods=["PUT"]),
         Route("/api/_sandbox/faults", control(faults), methods=["POST", "DELETE"]),
         Route("/api/_sandbox/latency", control(latency), methods=["PUT"]),
         Route("/api/_sandbox/random-faults", control(random_faults), methods=["PUT"]),
-        Route("/api/_sandbox/test-patients", control(patients_for_agents), methods=["GET"]),
+        Route("/api/_sandbox/test-patients", control(test_patients), methods=["GET"]),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return envelope(ApiError("NOT_SUPPORTED", "no such endpoint", status=404))
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return envelope(ApiError("NOT_SUPPORTED", "method not allowed", status=405))
+
+    starlette = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
+    return SignalLayer(starlette)

@@ -1,18 +1,19 @@
 """The Leyr emulator: in-memory EHRs, SMS outbox, faults, and an httpx transport to reach it
-in-process exactly as over the network (a lost answer raises the same httpx errors)."""
+in-process exactly as over the network."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-import httpx
-
 from bot.sandbox.app import build_app
-from bot.sandbox.ehr import PROFILES, Ehr, Profile, Record, Sms, TestPatient, seed, test_patients
-from bot.sandbox.faults import Fault, FaultPlan, SimulatedNetworkFault
+from bot.sandbox.ehr import PROFILES, Cancellation, Ehr, Profile, Record, Sms
+from bot.sandbox.faults import Fault, FaultPlan
+from bot.sandbox.seed import TestPatient, appointments, test_patients
+from bot.sandbox.transport import EmulatorTransport
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -28,36 +29,42 @@ class Emulator:
         client_secret: str = SANDBOX_CLIENT_SECRET,
     ) -> None:
         self.seed = seed
-        self.now = now or (lambda: datetime.now(UTC))
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.sleep = sleep
         self.client_id = client_id
         self.client_secret = client_secret
         self.care_unit = SANDBOX_CARE_UNIT
         self.calls: list[tuple[str, str]] = []
-        self.faults = FaultPlan(queued=[])
+        self.cancel_patches: dict[str, int] = {}
+        self.faults = FaultPlan()
         self._outbox: list[Sms] = []
         self.ehrs: dict[str, Ehr] = {}
         self.reset()
         self.app = build_app(self)
 
     def reset(self) -> None:
+        """Fresh seeded data for every EHR, default profiles, empty outbox, no faults.
+
+        `calls` keeps counting across resets (a whole test run's traffic); the per-appointment
+        cancel counts start over with the data."""
         rng = random.Random(self.seed)  # noqa: S311 - deterministic test data
         self._outbox.clear()
-        self.faults = FaultPlan(queued=[])
-        data = seed(self.now())
+        self.faults = FaultPlan()
+        self.cancel_patches.clear()
+        data = appointments(self.now())
         self.ehrs = {
             emr: Ehr(
                 Profile(p.cancellation, p.listing),
                 self.now,
-                random.Random(rng.random()),  # noqa: S311
+                random.Random(rng.getrandbits(64)),  # noqa: S311
                 self._outbox,
-                {k: Record(**vars(r)) for k, r in data.items()},
+                {k: dataclasses.replace(r) for k, r in data.items()},
             )
             for emr, p in PROFILES.items()
         }
 
     def transport(self) -> EmulatorTransport:
-        return EmulatorTransport(self)
+        return EmulatorTransport(self.app)
 
     def outbox(self, phone: str | None = None) -> list[Sms]:
         return [s for s in self._outbox if phone is None or s.phone == phone]
@@ -67,21 +74,21 @@ class Emulator:
     ) -> None:
         profile = self.ehrs[emr].profile
         if cancellation is not None:
-            if cancellation not in ("one_step", "two_step"):
+            modes: dict[str, Cancellation] = {"one_step": "one_step", "two_step": "two_step"}
+            if cancellation not in modes:
                 raise ValueError("cancellation is one_step or two_step")
-            profile.cancellation = cancellation
+            profile.cancellation = modes[cancellation]
         if listing is not None:
             profile.listing = bool(listing)
 
     def inject(self, fault: Fault) -> None:
-        self.faults.queued.append(fault)
+        self.faults.queued.append(dataclasses.replace(fault))
 
     def clear_faults(self) -> None:
-        self.faults.queued.clear()
-        self.faults.probability = 0.0
+        self.faults.clear()
 
     def set_latency(self, ms: int) -> None:
-        self.faults.latency_ms = max(0, ms)
+        self.faults.latency_ms = max(0, int(ms))
 
     def set_random_faults(self, probability: float, seed: int) -> None:
         self.faults.set_random(probability, seed)
@@ -92,26 +99,13 @@ class Emulator:
     def appointment(self, emr: str, appointment_id: str) -> Record | None:
         return self.ehrs[emr].appointments.get(appointment_id)
 
+    def cancel_count(self, appointment_id: str) -> int:
+        """How many cancel PATCHes (single or bulk) named this appointment."""
+        return self.cancel_patches.get(appointment_id, 0)
+
     async def wait(self, ms: int) -> None:
         if ms > 0:
             await self.sleep(ms / 1000)
 
 
-class EmulatorTransport(httpx.AsyncBaseTransport):
-    """Reach the emulator in-process; simulated network faults become httpx's own errors."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        self._inner = httpx.ASGITransport(app=emulator.app)
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            return await self._inner.handle_async_request(request)
-        except SimulatedNetworkFault as fault:
-            if fault.kind == "timeout":
-                raise httpx.ReadTimeout("sandbox: simulated timeout", request=request) from None
-            raise httpx.RemoteProtocolError(
-                "sandbox: simulated connection reset", request=request
-            ) from None
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+__all__ = ["Emulator", "EmulatorTransport", "Fault", "Sms", "TestPatient"]

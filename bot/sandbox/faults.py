@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import random
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Kind = Literal["latency", "timeout", "reset", "server_error", "error_envelope", "malformed"]
+ALL_KINDS: tuple[Kind, ...] = (
+    "latency",
+    "timeout",
+    "reset",
+    "server_error",
+    "error_envelope",
+    "malformed",
+)
+# The kinds that make a call fail (what random mode and agents pick from).
 KINDS: tuple[Kind, ...] = ("timeout", "reset", "server_error", "error_envelope", "malformed")
+NETWORK_KINDS = ("timeout", "reset")
 
 
 @dataclass
 class Fault:
-    """`applied`: whether a write lands before the fault (default: the answer is lost after it
-    landed for timeout, reset and malformed; nothing lands for server_error and error_envelope)."""
+    """`applied`: whether a write lands before the fault. Default: yes for timeout, reset and
+    malformed (the answer is lost after the write landed), no for server_error and
+    error_envelope."""
 
     kind: Kind
     applied: bool | None = None
@@ -23,6 +35,12 @@ class Fault:
     ms: int = 0
     count: int = 1
 
+    def __post_init__(self) -> None:
+        if self.kind not in ALL_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}")
+        if self.count < 1 or self.ms < 0:
+            raise ValueError("count must be >= 1 and ms >= 0")
+
     @property
     def lands(self) -> bool:
         if self.applied is not None:
@@ -30,23 +48,29 @@ class Fault:
         return self.kind in ("timeout", "reset", "malformed", "latency")
 
 
-class SimulatedNetworkFault(Exception):
-    """Raised by the app for timeout/reset; the transport turns it into an httpx error."""
+Message = MutableMapping[str, Any]
 
-    def __init__(self, kind: Kind) -> None:
+
+class SimulatedNetworkFault(Exception):
+    """Raised outside the Starlette app for timeout/reset, carrying the withheld answer; the
+    in-process transport turns it into an httpx error, the server into a hang or a cut."""
+
+    def __init__(self, kind: str, messages: list[Message] | None = None) -> None:
         self.kind = kind
+        self.messages = messages or []
         super().__init__(kind)
 
 
 @dataclass
 class FaultPlan:
-    queued: list[Fault]
+    queued: list[Fault] = field(default_factory=list)
     latency_ms: int = 0
     probability: float = 0.0
     rng: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
     injected: int = 0
 
     def next(self) -> Fault | None:
+        """The fault for the next API call, if any (consumes one use of a queued fault)."""
         if self.queued:
             fault = self.queued[0]
             fault.count -= 1
@@ -54,11 +78,17 @@ class FaultPlan:
                 self.queued.pop(0)
             self.injected += 1
             return fault
-        if self.probability and self.rng.random() < self.probability:
+        if self.probability > 0 and self.rng.random() < self.probability:
             self.injected += 1
             return Fault(kind=self.rng.choice(KINDS))
         return None
 
     def set_random(self, probability: float, seed: int) -> None:
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError("probability must be within [0, 1]")
         self.probability = probability
         self.rng = random.Random(seed)  # noqa: S311 - deterministic test faults
+
+    def clear(self) -> None:
+        self.queued.clear()
+        self.probability = 0.0

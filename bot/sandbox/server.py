@@ -1,16 +1,16 @@
 """The emulator on its own over HTTP on loopback: `python -m bot sandbox --port 8765`.
 
-Over the network a simulated timeout holds the answer until the client gives up, and a reset
-closes the connection mid-answer.
+Over the network a simulated timeout holds the answer (up to HOLD_SECONDS, cancellable) before
+sending it, and a reset closes the connection mid-answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-from typing import Any
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import SimulatedNetworkFault
@@ -18,16 +18,20 @@ from bot.sandbox.faults import SimulatedNetworkFault
 HOLD_SECONDS = 120.0
 
 
-class _NetworkFaults:
-    def __init__(self, app: Any) -> None:
+class NetworkFaults:
+    def __init__(self, app: ASGIApp, hold_seconds: float = HOLD_SECONDS) -> None:
         self._app = app
+        self._hold = min(hold_seconds, HOLD_SECONDS)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self._app(scope, receive, send)
         except SimulatedNetworkFault as fault:
             if fault.kind == "timeout":
-                await asyncio.sleep(HOLD_SECONDS)
+                await asyncio.sleep(self._hold)  # the client gives up first
+                for message in fault.messages:
+                    await send(message)
+                return
             await send(
                 {
                     "type": "http.response.start",
@@ -39,7 +43,7 @@ class _NetworkFaults:
                 }
             )
             await send({"type": "http.response.body", "body": b'{"id":', "more_body": True})
-            raise
+            raise  # uvicorn drops the connection mid-answer
 
 
 def loopback(host: str) -> bool:
@@ -49,13 +53,26 @@ def loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def make_server(host: str, port: int, emulator: Emulator) -> uvicorn.Server:
+def make_server(
+    host: str, port: int, emulator: Emulator, *, hold_seconds: float = HOLD_SECONDS
+) -> uvicorn.Server:
     if not loopback(host):
         raise SystemExit(f"the sandbox only listens on loopback, not {host}")
     config = uvicorn.Config(
-        _NetworkFaults(emulator.app), host=host, port=port, log_level="warning", lifespan="off"
+        NetworkFaults(emulator.app, hold_seconds),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,  # paths carry personal numbers
+        lifespan="off",
+        timeout_graceful_shutdown=2,
     )
     return uvicorn.Server(config)
+
+
+def bound_port(server: uvicorn.Server) -> int:
+    port: int = server.servers[0].sockets[0].getsockname()[1]
+    return port
 
 
 async def serve(
@@ -68,6 +85,5 @@ async def serve(
     while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn offers no event
         await asyncio.sleep(0.05)
     if server.started:
-        bound = server.servers[0].sockets[0].getsockname()[1]
-        print(f"Leyr sandbox listening on http://{host}:{bound}/api", flush=True)
+        print(f"Leyr sandbox listening on http://{host}:{bound_port(server)}/api", flush=True)
     await task
