@@ -17,13 +17,15 @@ import contextlib
 import itertools
 import json
 import re
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -549,3 +551,26 @@ class FakeBotServer:
                     await asyncio.wait_for(changed.wait(), timeout=left)
         finally:
             self.api.listeners.remove(changed.set)
+
+
+@contextlib.asynccontextmanager
+async def fake_bot_api_server() -> AsyncIterator[tuple[FakeBotServer, str]]:
+    """A `FakeBotServer` on a free loopback port: (server, its base URL)."""
+    server = FakeBotServer(FakeBotApi())
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))  # loopback only, a free port
+    listener.listen(64)  # connections wait in the backlog until uvicorn accepts them
+    port = listener.getsockname()[1]
+    config = uvicorn.Config(
+        server.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
+    )
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve(sockets=[listener]))
+    try:
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        uv.should_exit = True
+        await asyncio.wait_for(task, 10)
+        listener.close()

@@ -12,18 +12,16 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from tests.fake_bot_api import TOKEN, ApiError, FakeBotApi, FakeBotServer
+from tests.fake_bot_api import TOKEN, ApiError, FakeBotApi, FakeBotServer, fake_bot_api_server
 
 REPO = Path(__file__).resolve().parent.parent
 CHAT = 424242
@@ -31,28 +29,6 @@ STARTUP_SECONDS = 60.0
 STEP_SECONDS = 30.0
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.asynccontextmanager
-async def fake_bot_api_server() -> AsyncIterator[tuple[FakeBotServer, str]]:
-    server = FakeBotServer(FakeBotApi())
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))  # loopback only, a free port
-    listener.listen(64)  # connections wait in the backlog until uvicorn accepts them
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        server.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve(sockets=[listener]))
-    try:
-        yield server, f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        uv.should_exit = True
-        await asyncio.wait_for(task, 10)
-        listener.close()
 
 
 def _output(path: Path) -> str:

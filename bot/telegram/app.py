@@ -1,9 +1,10 @@
 """Building the python-telegram-bot `Application`: Bot API location, per-chat ordered concurrent
-processing, the rate limiter, and the adapter's handlers."""
+processing, the rate limiter, and the adapter's handlers. It has no PTB `Updater`: the service
+polls with `bot.telegram.polling.AckingPoller`, which confirms updates only once handled."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -19,8 +20,6 @@ ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
 FLOOD_RETRIES = 3
 """How often the rate limiter retries a call Telegram refused with RetryAfter (flood control)."""
 
-Hook = Callable[[AnyApplication], Coroutine[Any, Any, None]]
-
 
 def api_urls(api_url: str) -> tuple[str, str]:
     """(base_url, base_file_url) for PTB, from the Bot API server's base URL."""
@@ -35,25 +34,21 @@ def build_application(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     flood_retries: int = FLOOD_RETRIES,
-    post_init: Hook | None = None,
-    post_stop: Hook | None = None,
-    post_shutdown: Hook | None = None,
+    on_done: Callable[[object], None] | None = None,
 ) -> AnyApplication:
+    """The application; `on_done(update)` is told when an update's handling has finished."""
     base_url, base_file_url = api_urls(api_url)
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .concurrent_updates(ChatOrderedProcessor(concurrency, on_arrival=adapter.arrival))
+        .updater(None)
+        .concurrent_updates(
+            ChatOrderedProcessor(concurrency, on_arrival=adapter.arrival, on_done=on_done)
+        )
         .rate_limiter(RetryingRateLimiter(max_retries=flood_retries))
     )
-    if post_init is not None:
-        builder = builder.post_init(post_init)
-    if post_stop is not None:
-        builder = builder.post_stop(post_stop)
-    if post_shutdown is not None:
-        builder = builder.post_shutdown(post_shutdown)
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     adapter.install(application)
     return application

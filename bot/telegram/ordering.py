@@ -11,6 +11,9 @@ a chat with a backlog waits on its own lock without holding a slot other chats c
 
 `on_arrival` is called for each update as it arrives, before it waits for its chat: the adapter
 uses it to answer a button press at once even while the chat is busy with a slow call.
+`on_done` is called once an update's handling has finished (its effects stored, its replies
+sent, or its error handled), never for one cancelled half way: the poller confirms an update to
+the Bot API only then.
 
 A chat's bookkeeping (its lock and a counter) exists only while it has updates in flight and is
 dropped when the last one finishes, so memory does not grow with the number of chats ever seen.
@@ -64,13 +67,14 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     the fetcher's tasks wait for a free place (PTB's semaphore in `process_update`).
     """
 
-    __slots__ = ("_busy", "_chats", "_concurrency", "_on_arrival", "_working")
+    __slots__ = ("_busy", "_chats", "_concurrency", "_on_arrival", "_on_done", "_working")
 
     def __init__(
         self,
         max_concurrent_updates: int = DEFAULT_CONCURRENCY,
         max_held_updates: int = DEFAULT_MAX_HELD,
         on_arrival: Callable[[object], None] | None = None,
+        on_done: Callable[[object], None] | None = None,
     ) -> None:
         if max_concurrent_updates < 1 or max_held_updates < max_concurrent_updates:
             raise ValueError("need 1 <= max_concurrent_updates <= max_held_updates")
@@ -80,6 +84,7 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._chats: dict[int, _Chat] = {}
         self._busy = 0
         self._on_arrival = on_arrival
+        self._on_done = on_done
 
     @property
     def concurrency(self) -> int:
@@ -99,6 +104,18 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if self._on_arrival is not None:
             self._on_arrival(update)  # synchronous: e.g. start answering a button press now
+        try:
+            await self._in_order(update, coroutine)
+        except Exception:
+            self._finished(update)  # handled, if badly: fetching it forever would help nobody
+            raise
+        self._finished(update)  # not reached when cancelled: such an update comes again
+
+    def _finished(self, update: object) -> None:
+        if self._on_done is not None:
+            self._on_done(update)
+
+    async def _in_order(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
         if key is None:
             await self._work(coroutine)

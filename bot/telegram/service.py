@@ -1,30 +1,33 @@
 """`python -m bot run`: the Telegram long-polling service.
 
 Start: the Telegram settings are checked first (one clear line naming a missing or invalid one),
-then PTB's `run_polling` initializes the bot (getMe), opens the runtime (storage, Leyr clients,
-sandbox) in `post_init`, registers the command menus, and polls with `ALLOWED_UPDATES` named and
-`drop_pending_updates=False`, so updates that arrived while the bot was down are handled.
+then the application is initialized (getMe), the runtime (storage, Leyr clients, sandbox) opened,
+the command menus registered, and `AckingPoller` polls with `ALLOWED_UPDATES` named. Updates
+that arrived while the bot was down are handled; so are those fetched but not finished before a
+crash: the poller confirms an update to the Bot API only once its effects are stored.
 
-Stop (SIGTERM, SIGINT): `run_polling` installs handlers for both. On the signal it
-1. stops polling: the open long poll is cancelled and one last getUpdates confirms the offset of
-   everything already fetched, so nothing fetched is fetched again;
-2. `Application.stop()` drains: it lets the fetcher take every update still in the queue and
-   waits (`update_queue.join()`) until each one's handler has finished, then awaits the tasks
-   made with `create_task` (e.g. a button press's early answer);
-3. `post_stop` cancels the wake-up timers (an expiry is noticed at the next message anyway);
-4. `post_shutdown`, after PTB closed its HTTP clients, closes the runtime (database, Leyr).
-So in-flight updates finish and are saved before the process exits with status 0.
+Stop (SIGTERM, SIGINT):
+1. the poller stops fetching (an open long poll is abandoned);
+2. `Application.stop()` drains: every update already queued is handled and saved, and the
+   tasks made with `create_task` (e.g. a button press's early answer) are awaited;
+3. one last getUpdates confirms everything handled, so nothing is fetched again;
+4. the wake-up timers are cancelled (an expiry is noticed at the next message anyway), the
+   application shut down and the runtime (database, Leyr) closed.
+The process then exits with status 0.
 
 Only one process may poll a bot token at a time: a second one makes Telegram answer both with
-409 Conflict, which the error handler logs as such.
+409 Conflict, which is logged as such while the poller backs off.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import signal
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken, NetworkError
@@ -34,6 +37,7 @@ from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.commands import register_commands
 from bot.telegram.handlers import AnyApplication, TelegramAdapter
+from bot.telegram.polling import AckingPoller
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +81,16 @@ def _quiet_telegram_logs() -> None:
         logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
 
 
-def build_service(settings: Settings) -> AnyApplication:
-    """The application with the runtime opened in post_init and closed in post_shutdown."""
+@dataclass
+class Service:
+    settings: Settings
+    application: AnyApplication
+    adapter: TelegramAdapter
+    poller: AckingPoller
+
+
+def build_service(settings: Settings) -> Service:
+    """The application and its poller; ConfigError when the Telegram settings are wrong."""
     token = telegram_token(settings)
     api_url = telegram_api_url(settings)
     adapter = TelegramAdapter(
@@ -86,12 +98,21 @@ def build_service(settings: Settings) -> AnyApplication:
         clinic_phone=settings.clinic_phone,
         is_sandbox=settings.is_sandbox_chat,
     )
-    resources = AsyncExitStack()
+    poller = AckingPoller(ALLOWED_UPDATES, timeout=POLL_TIMEOUT_SECONDS)
+    application = build_application(token, api_url, adapter, on_done=poller.finished)
+    return Service(settings, application, adapter, poller)
 
-    async def post_init(application: AnyApplication) -> None:
+
+async def serve(service: Service, stop: asyncio.Event) -> None:
+    """Run until `stop` is set (or the poller gives up on an invalid token), then drain."""
+    application, poller, settings = service.application, service.poller, service.settings
+    async with AsyncExitStack() as resources:
+        await application.initialize()
+        resources.push_async_callback(application.shutdown)
         runtime = await resources.enter_async_context(open_runtime(settings))
-        adapter.attach(runtime.engine, runtime.agent)
+        service.adapter.attach(runtime.engine, runtime.agent)
         await register_commands(application.bot)
+        await application.start()
         log.info(
             "bot @%s ready: %s",
             application.bot.username,
@@ -99,39 +120,40 @@ def build_service(settings: Settings) -> AnyApplication:
             if settings.sandbox_only
             else f"{len(settings.sandbox_chat_ids)} sandbox chat(s), the others on Leyr",
         )
+        polling = asyncio.create_task(poller.run(application.bot, application.update_queue))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            poller.stop()
+            await asyncio.wait({polling})
+            await application.stop()
+            await poller.confirm(application.bot)
+            if service.adapter.scheduler is not None:
+                service.adapter.scheduler.cancel_all()
+            log.info("stopped: every fetched update was handled")
+        polling.result()  # InvalidToken or an unexpected failure of the poller
 
-    async def post_stop(application: AnyApplication) -> None:
-        if adapter.scheduler is not None:
-            adapter.scheduler.cancel_all()
-        log.info("stopped: every fetched update was handled")
 
-    async def post_shutdown(application: AnyApplication) -> None:
-        await resources.aclose()
-
-    return build_application(
-        token,
-        api_url,
-        adapter,
-        post_init=post_init,
-        post_stop=post_stop,
-        post_shutdown=post_shutdown,
-    )
+async def _main(service: Service) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, stop.set)
+    await serve(service, stop)
 
 
 def run(settings: Settings) -> int:
     """Poll until SIGTERM/SIGINT; the exit status (0 after a clean stop, 2 for configuration)."""
     try:
-        application = build_service(settings)
+        service = build_service(settings)
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     _quiet_telegram_logs()
     try:
-        application.run_polling(
-            allowed_updates=list(ALLOWED_UPDATES),
-            drop_pending_updates=False,
-            timeout=POLL_TIMEOUT_SECONDS,
-        )
+        asyncio.run(_main(service))
     except InvalidToken:
         print(
             "configuration error: invalid setting TELEGRAM_BOT_TOKEN: refused by the Bot API at "
