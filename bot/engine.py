@@ -1,8 +1,15 @@
 """The engine: for one chat, load the dialog's state, run one step, and save the new state together
 with its audit rows in one transaction. Adapters (Telegram, terminal) call `Engine.handle`.
 
-An update whose id is not above the chat's last stored one was processed already: it is answered
-with `duplicate=True` and nothing else happens, so redelivery after a crash has its effects once.
+Crash safety, for updates that carry an id (Telegram's), which the poller confirms to Telegram
+only after they were handled, so a crash means they come again:
+* the chat's last update id is saved in the same transaction as its state: an update whose id
+  is not above it was processed already, and its effects are not applied again;
+* the step's replies are saved with the state (the outbox) and dropped by `delivered` once sent:
+  a redelivered update whose replies were not all sent gets them again (at least once);
+* just before the step writes to the EHR, the state it started from is saved again marked
+  `reread_needed`: if the process dies before the step is saved, the redelivered update makes
+  the dialog read the EHR first and never cancels or confirms twice.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -20,7 +28,7 @@ from dialogs.conversation import Services, run_step
 from dialogs.events import Event
 from dialogs.i18n import language_for
 from dialogs.machine import IDLE
-from dialogs.replies import Reply
+from dialogs.replies import Option, Reply
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +75,32 @@ class Engine:
             and snapshot.last_update_id is not None
             and update_id <= snapshot.last_update_id
         ):
-            log.info("duplicate update chat=%s update=%s", sender.chat_id, update_id)
-            return Handled(duplicate=True, ui_message_id=snapshot.ui_message_id, sandbox=sandbox)
+            return self._duplicate(snapshot, update_id, sandbox)
         state, ctx = await self._restore(sender, snapshot, sandbox)
+        version = snapshot.version if snapshot else None
+        started = ctx.dump()
+
+        async def before_write() -> None:
+            nonlocal version
+            if update_id is None:
+                return  # not redelivered after a crash: nothing to guard against
+            marked = ChatSnapshot(
+                chat_id=sender.chat_id,
+                state=state,
+                context={**started, "reread_needed": True},
+                language=ctx.language,
+                last_update_id=snapshot.last_update_id if snapshot else None,
+                ui_message_id=snapshot.ui_message_id if snapshot else None,
+            )
+            version = (await self._store.save(marked, expected_version=version)).version
+
         new_state, result = await run_step(
-            state, ctx, event, self._services_for(sender.chat_id), self._clock()
+            state,
+            ctx,
+            event,
+            self._services_for(sender.chat_id),
+            self._clock(),
+            before_write=before_write,
         )
         link = None
         if result.linked_patient is not None and not sandbox:
@@ -91,16 +120,16 @@ class Engine:
             state=new_state,
             context=ctx.dump(),
             language=ctx.language,
-            version=snapshot.version if snapshot else 0,
             last_update_id=update_id
             if update_id is not None
             else (snapshot.last_update_id if snapshot else None),
             ui_message_id=snapshot.ui_message_id if snapshot else None,
+            outbox=_outbox(update_id, result.replies, result.delete_user_message),
         )
         try:
             await self._store.save(
                 fresh,
-                expected_version=snapshot.version if snapshot else None,
+                expected_version=version,
                 audits=audits,
                 update_id=update_id,
                 link=link,
@@ -140,6 +169,56 @@ class Engine:
             ctx.patient_id = await self._store.linked_patient(sender.user_id)
         return IDLE, ctx
 
-    async def set_ui_message(self, chat_id: int, message_id: int | None) -> None:
-        """Remember which bot message holds the chat's live buttons (to retire them later)."""
-        await self._store.set_ui_message(chat_id, message_id)
+    def _duplicate(self, snapshot: ChatSnapshot, update_id: int, sandbox: bool) -> Handled:
+        """A redelivered update: its effects are stored; its replies, if not all sent, again."""
+        outbox = snapshot.outbox or {}
+        unsent = outbox.get("update_id") == update_id
+        log.info(
+            "duplicate update chat=%s update=%s replies=%s",
+            snapshot.chat_id,
+            update_id,
+            "unsent" if unsent else "sent",
+        )
+        return Handled(
+            replies=_replies(outbox["replies"]) if unsent else [],
+            delete_user_message=unsent and bool(outbox.get("delete")),
+            duplicate=True,
+            ui_message_id=snapshot.ui_message_id,
+            sandbox=sandbox,
+            state=snapshot.state,
+        )
+
+    async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
+        """The step's replies were sent; `ui_message_id` holds the chat's live buttons now (to
+        retire them later)."""
+        await self._store.delivered(chat_id, ui_message_id)
+
+
+def _outbox(update_id: int | None, replies: list[Reply], delete: bool) -> dict[str, Any] | None:
+    if update_id is None or not (replies or delete):
+        return None
+    return {
+        "update_id": update_id,
+        "delete": delete,
+        "replies": [
+            {
+                "text": r.text,
+                "options": [[[o.key, o.label] for o in row] for row in r.options],
+                "contact": r.request_contact,
+                "note": r.sandbox_note,
+            }
+            for r in replies
+        ],
+    }
+
+
+def _replies(stored: list[dict[str, Any]]) -> list[Reply]:
+    return [
+        Reply(
+            text=r["text"],
+            options=tuple(tuple(Option(key, label) for key, label in row) for row in r["options"]),
+            request_contact=r["contact"],
+            sandbox_note=r["note"],
+        )
+        for r in stored
+    ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -55,6 +55,7 @@ class Conversation:
     ctx: DialogContext
     services: Services
     now: datetime
+    before_write: Callable[[], Awaitable[None]] | None = None
     out: StepResult = field(default_factory=StepResult)
     _texts: list[str] = field(default_factory=list)
 
@@ -515,6 +516,7 @@ class Conversation:
                 await self._after_cancel()
                 return
             targets = remaining
+        await self._guard_write()
         try:
             outcomes = await self.services.clinic.cancel(targets, self.ctx.comment)
         except OutcomeUnknown as error:
@@ -642,6 +644,9 @@ class Conversation:
             self._flush()
             return
         self.out.delete_user_message = True
+        if self.ctx.reread_needed and not await self._still_pending(head):
+            return
+        await self._guard_write()
         try:
             outcome = await self.services.clinic.confirm(head.new_id, code)
         except CodeRejected as error:
@@ -686,6 +691,61 @@ class Conversation:
             self.ctx.reread_needed = True
         await self._next_pending()
 
+    async def _guard_write(self) -> None:
+        """Just before a write to the EHR: have the engine store that one may be under way. A
+        crash before this step is saved then leads to a re-read, never to a second write."""
+        if self.before_write is not None:
+            await self.before_write()
+
+    async def _still_pending(self, head: Pending, *, resending: bool = False) -> bool:
+        """A write for `head` may have happened unseen (a crash mid-step, a lost answer): read
+        the EHR before writing again. True when `head` still waits for its code (its pending id
+        brought up to date) and, when `resending`, no re-send already happened; otherwise the
+        step is concluded here and False returned."""
+        assert self.ctx.patient_id is not None
+        try:
+            listed = await self.services.clinic.list_appointments(
+                self.ctx.patient_id, self.now - timedelta(days=1), self.now + self.config.horizon
+            )
+        except ClinicError as error:
+            await self._unavailable(error)
+            return False
+        self.ctx.reread_needed = False
+        current = next((a for a in listed if a.id == head.original_id), None)
+        waiting = None
+        if current is not None:
+            waiting = next(
+                (
+                    a.id
+                    for a in listed
+                    if a.status == AWAITING
+                    and (a.start, a.resource_id) == (current.start, current.resource_id)
+                ),
+                None,
+            )
+        if current is None or current.status == CANCELLED:
+            self.ctx.pending.pop(0)
+            self._result(head.original_id, "cancelled")
+            self._audit(head.original_id, "cancelled", new_id=head.new_id)
+            await self._next_pending()
+            return False
+        if waiting is None:
+            if resending and current.status == BOOKED:
+                return True  # nothing pending any more: the re-send starts a new one
+            head.dead = "expired"
+            self._audit(head.original_id, "expired", new_id=head.new_id)
+            self._say("code_expired")
+            await self._prompt()
+            return False
+        if resending and waiting != head.new_id:
+            self.ctx.pending.pop(0)
+            self._await(head.original_id, waiting, first=True)
+            self._say("code_resent")
+            await self._next_pending()
+            return False
+        head.new_id = waiting
+        return True
+
     async def _next_pending(self) -> None:
         if self.ctx.pending:
             self._texts.extend(self._summary_lines()[-1:])  # what just happened, then the next
@@ -713,6 +773,9 @@ class Conversation:
             await self._prompt()
             return True
         self.ctx.resends[head.original_id] = [*sent, today]
+        if self.ctx.reread_needed and not await self._still_pending(head, resending=True):
+            return True
+        await self._guard_write()
         try:
             outcomes = await self.services.clinic.cancel([head.original_id], None)
         except ClinicError as error:
@@ -874,11 +937,22 @@ def _is_word(text: str, t: Translator, key: str) -> bool:
 
 
 async def run_step(
-    state: str, ctx: DialogContext, event: Event, services: Services, now: datetime
+    state: str,
+    ctx: DialogContext,
+    event: Event,
+    services: Services,
+    now: datetime,
+    *,
+    before_write: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[str, StepResult]:
-    """Run one event through the dialog. `ctx` is updated in place; the new state is returned."""
+    """Run one event through the dialog. `ctx` is updated in place; the new state is returned.
+    `before_write` is awaited just before any write to the EHR (at most one per step)."""
     conversation = Conversation(
-        state=state if state in m.STATES else m.IDLE, ctx=ctx, services=services, now=now
+        state=state if state in m.STATES else m.IDLE,
+        ctx=ctx,
+        services=services,
+        now=now,
+        before_write=before_write,
     )
     m.MACHINE.add_model(conversation, initial=conversation.state)
     try:

@@ -170,8 +170,8 @@ class ScriptedEngine:
         self.done(name).set()
         return handled
 
-    async def set_ui_message(self, chat_id: int, message_id: int | None) -> None:
-        self.ui[chat_id] = message_id
+    async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
+        self.ui[chat_id] = ui_message_id
 
 
 # -- the real dialog, with storage and clinic in memory --------------------------------------------
@@ -234,8 +234,8 @@ class MemoryEngine:
             state=new_state,
         )
 
-    async def set_ui_message(self, chat_id: int, message_id: int | None) -> None:
-        self.saved[chat_id].ui_message_id = message_id
+    async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
+        self.saved[chat_id].ui_message_id = ui_message_id
 
     def state(self, chat_id: int) -> str:
         return self.saved[chat_id].state

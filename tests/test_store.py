@@ -96,7 +96,7 @@ async def test_link_and_ui_message(store: Store) -> None:
     await store.save(snapshot(), expected_version=None, link=(42, "p-1"))
     await store.save(snapshot(), expected_version=1, link=(42, "p-2"))
     assert await store.linked_patient(42) == "p-2"
-    await store.set_ui_message(7, 555)
+    await store.delivered(7, 555)
     assert (await store.load(7)).ui_message_id == 555  # type: ignore[union-attr]
 
 

@@ -20,6 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
 
 
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 class StaleVersion(Exception):
     """Another update of this chat was saved first; this step's effects were not stored."""
 
@@ -33,6 +37,8 @@ class ChatSnapshot:
     version: int = 0
     last_update_id: int | None = None
     ui_message_id: int | None = None
+    outbox: dict[str, Any] | None = None
+    """The last step's replies until they were sent (see `bot.engine`)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Store:
             version=row.version,
             last_update_id=row.last_update_id,
             ui_message_id=row.ui_message_id,
+            outbox=json.loads(row.outbox) if row.outbox else None,
         )
 
     async def save(
@@ -83,8 +90,9 @@ class Store:
         now = utcnow()
         values: dict[str, Any] = {
             "state": snapshot.state,
-            "context": json.dumps(snapshot.context, separators=(",", ":")),
+            "context": _json(snapshot.context),
             "language": snapshot.language,
+            "outbox": _json(snapshot.outbox) if snapshot.outbox else None,
             "updated_at": now,
         }
         if update_id is not None:
@@ -151,6 +159,7 @@ class Store:
             version=version,
             last_update_id=last_update_id,
             ui_message_id=snapshot.ui_message_id,
+            outbox=snapshot.outbox,
         )
 
     async def linked_patient(self, telegram_user_id: int) -> str | None:
@@ -163,12 +172,14 @@ class Store:
                 )
             ).scalar_one_or_none()
 
-    async def set_ui_message(self, chat_id: int, message_id: int | None) -> None:
+    async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
+        """The last step's replies were sent: drop them, and remember which message now holds
+        the chat's live buttons."""
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(ChatState)
                 .where(ChatState.chat_id == chat_id)  # type: ignore[arg-type]
-                .values(ui_message_id=message_id)
+                .values(ui_message_id=ui_message_id, outbox=None)
             )
 
     async def audits(self, chat_id: int | None = None) -> list[CancellationAudit]:

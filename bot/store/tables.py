@@ -26,6 +26,7 @@ class ChatState(SQLModel, table=True):
     version: int
     last_update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     ui_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    outbox: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_when())
 

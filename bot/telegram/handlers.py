@@ -58,7 +58,7 @@ class DialogEngine(Protocol):
         self, sender: Sender, event: Event, *, update_id: int | None = None
     ) -> Handled: ...
 
-    async def set_ui_message(self, chat_id: int, message_id: int | None) -> None: ...
+    async def delivered(self, chat_id: int, ui_message_id: int | None) -> None: ...
 
 
 class AgentTools(Protocol):
@@ -288,11 +288,11 @@ class TelegramAdapter:
         engine = self._need_engine()
         chat_id = sender.chat_id
         handled = await engine.handle(sender, event, update_id=update_id)
-        if handled.duplicate:
-            return  # processed before (a redelivery): its messages were sent then
         if handled.delete_user_message and user_message is not None:
             await self._delete(bot, user_message)
         await self._render(bot, engine, chat_id, handled, pressed)
+        if handled.duplicate:
+            return  # a redelivery: its effects were stored before; unsent replies went above
         if handled.sandbox and self._agent is not None and self._is_sandbox(chat_id):
             for sms in await self._agent.sms_for(chat_id):
                 shown = text("sms", sender.language_code, text=sms)
@@ -304,6 +304,8 @@ class TelegramAdapter:
         self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None
     ) -> None:
         if not handled.replies:
+            if handled.delete_user_message:
+                await engine.delivered(chat_id, handled.ui_message_id)
             return
         previous = handled.ui_message_id
         remove_reply_keyboard = handled.state != IDENTIFY_CONTACT
@@ -327,8 +329,7 @@ class TelegramAdapter:
                 live = shown
         if previous is not None and previous not in (live, edited):
             await self._retire(bot, chat_id, previous)
-        if live != previous:
-            await engine.set_ui_message(chat_id, live)
+        await engine.delivered(chat_id, live)
 
     async def _edit(self, bot: Bot, chat_id: int, message_id: int, body: str, reply: Reply) -> bool:
         try:
