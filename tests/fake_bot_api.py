@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import json
 import re
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -25,11 +24,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.loopback import serving
 
 TOKEN = "7000001:AAtest-token_for_the_fake_bot_api"
 BOT_ID = 7000001
@@ -326,6 +326,10 @@ class FakeBotApi:
     def pending_updates(self) -> int:
         return len(self._updates)
 
+    def unconfirmed(self) -> set[int]:
+        """The ids of the updates the bot has not confirmed yet (getUpdates returns them)."""
+        return {u["update_id"] for u in self._updates}
+
     # -- the API ---------------------------------------------------------------------------------
     def _changed(self) -> None:
         for listener in list(self.listeners):
@@ -557,20 +561,5 @@ class FakeBotServer:
 async def fake_bot_api_server() -> AsyncIterator[tuple[FakeBotServer, str]]:
     """A `FakeBotServer` on a free loopback port: (server, its base URL)."""
     server = FakeBotServer(FakeBotApi())
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))  # loopback only, a free port
-    listener.listen(64)  # connections wait in the backlog until uvicorn accepts them
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(
-        server.app, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve(sockets=[listener]))
-    try:
-        yield server, f"http://127.0.0.1:{port}"
-    finally:
-        server.close()
-        uv.should_exit = True
-        await asyncio.wait_for(task, 10)
-        listener.close()
+    async with serving(server.app, before_exit=server.close) as url:
+        yield server, url

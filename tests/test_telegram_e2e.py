@@ -8,12 +8,8 @@ Everything is on 127.0.0.1 and bounded in time; waits poll the fake API's state,
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import re
 import signal
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +18,8 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from tests.fake_bot_api import TOKEN, ApiError, FakeBotApi, FakeBotServer, fake_bot_api_server
+from tests.service_process import bot_environment, bot_process
 
-REPO = Path(__file__).resolve().parent.parent
 CHAT = 424242
 STARTUP_SECONDS = 60.0
 STEP_SECONDS = 30.0
@@ -33,46 +29,6 @@ pytestmark = pytest.mark.slow
 
 def _output(path: Path) -> str:
     return path.read_text(errors="replace")
-
-
-def bot_environment(api_url: str, tmp_path: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("LEYR_", "TELEGRAM_", "SANDBOX_", "DATABASE_"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=api_url,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        LOG_LEVEL="INFO",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-@contextlib.asynccontextmanager
-async def bot_process(
-    env: dict[str, str], tmp_path: Path
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    """`python -m bot run` with its output in tmp_path/bot.log; killed if a test leaves it."""
-    with (tmp_path / "bot.log").open("wb") as log_file:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=str(tmp_path),  # no .env from the repo
-            env={**env, "PYTHONPATH": str(REPO)},
-            stdout=log_file,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        try:
-            yield process
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
 
 
 async def sigterm(process: asyncio.subprocess.Process) -> int:
