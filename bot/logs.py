@@ -18,6 +18,16 @@ QUIET = (
 )
 
 
+class WithholdUpdateData(logging.Filter):
+    """PTB logs the raw getUpdates answer (message texts, phones) at CRITICAL when it cannot
+    parse it: keep the line, drop the data."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith("Error while parsing updates"):
+            record.msg, record.args, record.exc_info = "Error while parsing updates", (), None
+        return True
+
+
 def setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(
         level=level,
@@ -25,3 +35,7 @@ def setup_logging(level: str = "INFO") -> None:
     )
     for name in QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    for name in ("telegram.Bot", "telegram.ext.ExtBot"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithholdUpdateData) for f in logger.filters):
+            logger.addFilter(WithholdUpdateData())

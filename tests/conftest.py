@@ -61,7 +61,9 @@ def private_logs(
     yield
     if request.node.get_closest_marker("leaks_on_purpose"):
         return
-    leaked = private_values_in(caplog.records)
+    # caplog.records would hold this teardown's records only: check every phase
+    records = [r for when in ("setup", "call") for r in caplog.get_records(when)]
+    leaked = private_values_in(records + caplog.records)
     assert not leaked, f"private values in logs: {sorted(set(leaked))}"
 
 

@@ -124,3 +124,18 @@ async def test_stop_abandons_the_long_poll_and_confirm_acknowledges_what_was_han
             await poller.confirm(bot)
         assert api.confirmed_offset == sent + 1
         assert api.pending_updates() == 0
+
+
+async def test_an_unreadable_answer_is_ridden_out_without_logging_its_data() -> None:
+    async with fake_bot_api_server() as (server, url):
+        api = server.api
+        broken = api.user_text(1, "/start")
+        broken["message"]["chat"] = "19121212-1212"  # PTB cannot parse this batch
+        poller = AckingPoller(ALLOWED_UPDATES, timeout=5, backoff=0.01)
+        async with polling(server, url, poller) as queue:
+            polls = len(api.sent("getUpdates"))
+            await server.wait_for(lambda: len(api.sent("getUpdates")) > polls + 2, WITHIN)
+            assert queue.empty()
+            broken["message"]["chat"] = {"id": 1, "type": "private"}  # repaired: it flows
+            [update] = await take(queue, 1)
+            assert update.update_id == broken["update_id"]

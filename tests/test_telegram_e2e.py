@@ -63,6 +63,7 @@ async def test_two_step_cancellation_over_the_bot_api_then_sigterm(tmp_path: Pat
         assert api.pending_updates() == 0
         assert api.confirmed_offset > 0
         assert {"en", "sv", ""} <= set(api.commands)
+        assert api.webhook_deleted == 1
         allowed = [c.get("allowed_updates") for c in api.sent("getUpdates")]
         assert all(a == ["message", "callback_query"] for a in allowed), allowed
 

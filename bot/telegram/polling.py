@@ -13,8 +13,9 @@ update finished or after `BUSY_POLL_SECONDS`, whichever comes first (never more 
 one. One update that takes very long (Leyr's timeouts and retries) holds the offset; the window
 of `LIMIT` updates after it keeps flowing until it is full.
 
-Errors from the Bot API (network, 5xx, 429, 409 Conflict) are logged by type only and retried
-with exponential backoff; an invalid token ends the poller with `InvalidToken`.
+Errors from the Bot API (network, 5xx, 429, 409 Conflict, an answer that cannot be read) are
+logged by type only and retried with exponential backoff; an invalid token ends the poller with
+`InvalidToken`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import timedelta
 from typing import TypeVar
 
 from telegram import Bot, Update
-from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,7 +90,16 @@ class AckingPoller:
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
                 await self._pause(seconds, "flood control")
                 continue
-            except TelegramError as error:
+            except Conflict:
+                log.error(
+                    "another process is polling with this bot token (only one poller per token "
+                    "may run): retrying in %.1f s",
+                    delay,
+                )
+                await self._until_stopped(asyncio.sleep(delay))
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            except Exception as error:  # TelegramError (network, 5xx), or an unreadable answer
                 await self._pause(delay, type(error).__name__)
                 delay = min(delay * 2, BACKOFF_MAX)
                 continue

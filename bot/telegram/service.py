@@ -2,7 +2,8 @@
 
 Start: the Telegram settings are checked first (one clear line naming a missing or invalid one),
 then the application is initialized (getMe), the runtime (storage, Leyr clients, sandbox) opened,
-the command menus registered, and `AckingPoller` polls with `ALLOWED_UPDATES` named. Updates
+the command menus registered, any webhook removed (keeping its pending updates), and
+`AckingPoller` polls with `ALLOWED_UPDATES` named. Updates
 that arrived while the bot was down are handled; so are those fetched but not finished before a
 crash: the poller confirms an update to the Bot API only once its effects are stored.
 
@@ -112,6 +113,7 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         runtime = await resources.enter_async_context(open_runtime(settings))
         service.adapter.attach(runtime.engine, runtime.agent)
         await register_commands(application.bot)
+        await application.bot.delete_webhook(drop_pending_updates=False)  # else getUpdates: 409
         await application.start()
         log.info(
             "bot @%s ready: %s",
