@@ -27,7 +27,7 @@ from dialogs.context import DialogContext
 from dialogs.conversation import Services, run_step
 from dialogs.events import Event
 from dialogs.i18n import language_for
-from dialogs.machine import IDLE
+from dialogs.machine import AWAITING_CODE, IDLE
 from dialogs.replies import Option, Reply
 
 log = logging.getLogger(__name__)
@@ -187,6 +187,20 @@ class Engine:
             sandbox=sandbox,
             state=snapshot.state,
         )
+
+    async def wake_ups(self) -> list[tuple[int, datetime]]:
+        """(chat, when) for every dialog waiting for an SMS code that has yet to expire: the
+        wake-ups to set again after a restart."""
+        due = []
+        for chat_id, stored in await self._store.contexts_in(AWAITING_CODE):
+            try:
+                ctx = DialogContext.load(stored)
+            except ValidationError:
+                continue
+            alive = [p.expires_at for p in ctx.pending if p.dead is None]
+            if alive:
+                due.append((chat_id, min(alive)))
+        return due
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The step's replies were sent; `ui_message_id` holds the chat's live buttons now (to

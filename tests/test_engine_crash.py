@@ -185,3 +185,14 @@ async def test_an_update_comes_again_after_it_was_handled_has_no_effect(store: S
     assert again.duplicate and again.replies == []
     assert chat.clinic.calls == calls
     assert len(await store.audits(SENDER.chat_id)) == audits
+
+
+async def test_dialogs_waiting_for_a_code_are_woken_again_after_a_restart(store: Store) -> None:
+    chat = await at_confirm(store, two_step=True)
+    assert await chat.engine.wake_ups() == []
+    handled = await chat.send(Button(chat.key("Yes")))
+    assert handled.wake_at is not None
+    chat.restart()
+    assert await chat.engine.wake_ups() == [(SENDER.chat_id, handled.wake_at)]
+    await chat.send(Text(CODE))
+    assert await chat.engine.wake_ups() == []

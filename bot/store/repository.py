@@ -162,6 +162,15 @@ class Store:
             outbox=snapshot.outbox,
         )
 
+    async def contexts_in(self, state: str) -> list[tuple[int, dict[str, Any]]]:
+        """(chat id, context) of every chat whose dialog is in `state`."""
+        query = select(ChatState.chat_id, ChatState.context).where(  # type: ignore[call-overload]
+            ChatState.state == state
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).all()
+        return [(chat_id, json.loads(context)) for chat_id, context in rows]
+
     async def linked_patient(self, telegram_user_id: int) -> str | None:
         async with self._sessions() as session:
             return (

@@ -1,11 +1,12 @@
 """`python -m bot run`: the Telegram long-polling service.
 
 Start: the Telegram settings are checked first (one clear line naming a missing or invalid one),
-then the application is initialized (getMe), the runtime (storage, Leyr clients, sandbox) opened,
-the command menus registered, any webhook removed (keeping its pending updates), and
-`AckingPoller` polls with `ALLOWED_UPDATES` named. Updates
-that arrived while the bot was down are handled; so are those fetched but not finished before a
-crash: the poller confirms an update to the Bot API only once its effects are stored.
+then the application is initialized (getMe), the runtime (storage, Leyr clients, sandbox)
+opened, the wake-ups of dialogs waiting for an SMS code set again (a code's expiry is announced
+even across a restart), the command menus registered, any webhook removed (keeping its pending
+updates), and `AckingPoller` polls with `ALLOWED_UPDATES` named. Updates that arrived while the
+bot was down are handled; so are those fetched but not finished before a crash: the poller
+confirms an update to the Bot API only once its effects are stored.
 
 Stop (SIGTERM, SIGINT):
 1. the poller stops fetching (an open long poll is abandoned);
@@ -112,6 +113,9 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         resources.push_async_callback(application.shutdown)
         runtime = await resources.enter_async_context(open_runtime(settings))
         service.adapter.attach(runtime.engine, runtime.agent)
+        if service.adapter.scheduler is not None:
+            for chat_id, when in await runtime.engine.wake_ups():
+                service.adapter.scheduler.schedule(chat_id, when)
         await register_commands(application.bot)
         await application.bot.delete_webhook(drop_pending_updates=False)  # else getUpdates: 409
         await application.start()

@@ -3,8 +3,8 @@ adapter owns one timer per chat (the newest request replaces the older one: the 
 asks for its earliest pending deadline) and, when it fires, puts a `ChatTick` on the
 application's update queue, so the Tick is ordered with the chat's other updates.
 
-Timers live in memory only: they are cancelled on shutdown and not restored on start. Nothing is
-lost by that: the dialog checks expiry on every event, so the next message notices it anyway.
+Timers live in memory: they are cancelled on shutdown, and the service sets them again on start
+from the stored dialogs (`Engine.wake_ups`). The dialog also checks expiry on every event.
 """
 
 from __future__ import annotations
