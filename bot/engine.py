@@ -78,7 +78,7 @@ class Engine:
             return self._duplicate(snapshot, update_id, sandbox)
         state, ctx = await self._restore(sender, snapshot, sandbox)
         version = snapshot.version if snapshot else None
-        started = ctx.dump()
+        started = snapshot.context if snapshot is not None else ctx.dump()
 
         async def before_write() -> None:
             nonlocal version

@@ -572,24 +572,33 @@ class Conversation:
             await self.fire("conclude")
         await self._prompt()
 
+    async def _read_back(
+        self,
+    ) -> tuple[dict[str, Appointment], dict[tuple[datetime, str | None], str]]:
+        """The EHR's appointments again, after a write that may have landed unseen: by id, and
+        the pending cancellations by (start, practitioner), which is how one is found for its
+        original. Clears `reread_needed`; raises ClinicError when the read fails."""
+        assert self.ctx.patient_id is not None
+        listed = await self.services.clinic.list_appointments(
+            self.ctx.patient_id, self.now - timedelta(days=1), self.now + self.config.horizon
+        )
+        self.ctx.reread_needed = False
+        by_id = {a.id: a for a in listed}
+        waiting = {(a.start, a.resource_id): a.id for a in listed if a.status == AWAITING}
+        return by_id, waiting
+
     async def _reread(self, targets: list[str], reference: str | None) -> list[str] | None:
         """After a lost answer, read the appointments again and take what the EHR says: record
         the cancelled and the pending ones, and return those still plainly booked. None when
         the re-read failed too (then every target's outcome is unknown)."""
-        assert self.ctx.patient_id is not None
         try:
-            listed = await self.services.clinic.list_appointments(
-                self.ctx.patient_id, self.now - timedelta(days=1), self.now + self.config.horizon
-            )
+            by_id, waiting = await self._read_back()
         except ClinicError:
             for target in targets:
                 self._result(target, "unknown", reference=reference)
                 self._audit(target, "unknown", reference=reference)
             self.ctx.reread_needed = True
             return None
-        self.ctx.reread_needed = False
-        by_id = {a.id: a for a in listed}
-        waiting = {(a.start, a.resource_id): a.id for a in listed if a.status == AWAITING}
         booked = []
         for target in targets:
             current = by_id.get(target)
@@ -702,27 +711,15 @@ class Conversation:
         the EHR before writing again. True when `head` still waits for its code (its pending id
         brought up to date) and, when `resending`, no re-send already happened; otherwise the
         step is concluded here and False returned."""
-        assert self.ctx.patient_id is not None
         try:
-            listed = await self.services.clinic.list_appointments(
-                self.ctx.patient_id, self.now - timedelta(days=1), self.now + self.config.horizon
-            )
+            by_id, pending_ids = await self._read_back()
         except ClinicError as error:
             await self._unavailable(error)
             return False
-        self.ctx.reread_needed = False
-        current = next((a for a in listed if a.id == head.original_id), None)
+        current = by_id.get(head.original_id)
         waiting = None
         if current is not None:
-            waiting = next(
-                (
-                    a.id
-                    for a in listed
-                    if a.status == AWAITING
-                    and (a.start, a.resource_id) == (current.start, current.resource_id)
-                ),
-                None,
-            )
+            waiting = pending_ids.get((current.start, current.resource_id))
         if current is None or current.status == CANCELLED:
             self.ctx.pending.pop(0)
             self._result(head.original_id, "cancelled")
