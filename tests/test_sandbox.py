@@ -15,7 +15,13 @@ from stdnum.se import personnummer
 from bot.leyr.models import Appointment, CareUnit, ErrorEnvelope, Patient, Resource
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import Fault
-from bot.sandbox.seed import ZONE
+from bot.sandbox.seed import (
+    PATIENTS,
+    ZONE,
+    luhn_digit,
+    synthetic_patients,
+    synthetic_personal_number,
+)
 from bot.sandbox.server import bound_port, make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
@@ -485,6 +491,56 @@ async def test_control_endpoints(client: httpx.AsyncClient, emulator: Emulator) 
     assert error_code(r) == "NOT_SUPPORTED"
     assert (await client.put("/_sandbox/latency", json={"ms": 5})).status_code == 200
     assert emulator.faults.latency_ms == 5
+
+
+async def test_operations_are_counted_by_kind(client: httpx.AsyncClient) -> None:
+    await listing(client)
+    pending = (await cancel(client, "a-002")).json()
+    [sms] = (await client.get("/_sandbox/outbox", params={"phone": MAIN_PHONE})).json()
+    await confirm(client, pending["id"], sms["code"])
+    await client.patch(f"{UNIT}/appointments", json={"ids": ["a-003"], "status": "cancelled"})
+    await client.get(f"{UNIT}/patients/{MAIN}")
+    await client.post("/_sandbox/reset")  # counting goes on across resets
+    await listing(client)
+    counted = (await client.get("/_sandbox/operations")).json()
+    assert counted == {"list": 2, "cancel": 1, "confirm": 1, "bulk_cancel": 1, "patient": 1}
+
+
+# --- synthetic patients -------------------------------------------------------------------------
+
+
+async def test_synthetic_patients_each_have_two_bookable_appointments(clock: Clock) -> None:
+    emulator = Emulator(seed=5, now=clock, synthetic_patients=1000)
+    people = synthetic_patients(1000)
+    assert len({p["pn"] for p in people}) == len({p["phones"][0] for p in people}) == 1000
+    assert all(personnummer.is_valid(p["pn"]) for p in people)
+    seeded = {p["pn"] for p in PATIENTS} | {phone for p in PATIENTS for phone in p["phones"]}
+    assert not seeded & ({p["pn"] for p in people} | {p["phones"][0] for p in people})
+    assert [t.label for t in emulator.test_patients()] == [p["label"] for p in PATIENTS]
+    async with httpx.AsyncClient(
+        transport=emulator.transport(), base_url="http://sandbox/api", headers=HEADERS
+    ) as c:
+        for person in (people[0], people[999]):
+            r = await c.get(f"{UNIT}/patients/se_personal_number:{person['pn']}")
+            assert r.json()["phones"] == person["phones"]
+            listed = (
+                await c.get(f"{UNIT}/appointments", params={"patient_id": person["emr_id"]})
+            ).json()
+            assert [a["status"] for a in listed] == ["booked", "booked"]
+            assert all(
+                Appointment.model_validate(a).start - START > timedelta(days=1) for a in listed
+            )
+            pending = (await cancel(c, listed[0]["id"])).json()
+            [sms] = emulator.outbox(person["phones"][0])
+            assert (await confirm(c, pending["id"], sms.code)).json()["status"] == "cancelled"
+        assert len(await listing(c)) == 7  # the test patients' appointments are all still there
+
+
+def test_synthetic_personal_numbers_carry_a_luhn_check_digit() -> None:
+    assert luhn_digit("121212121") == 2  # 19121212-1212
+    assert synthetic_personal_number(0) == "193001011000"
+    with pytest.raises(ValueError, match="synthetic_patients"):
+        Emulator(synthetic_patients=-1)
 
 
 # --- faults -----------------------------------------------------------------------------------

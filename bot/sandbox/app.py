@@ -185,21 +185,26 @@ def build_app(emulator: Emulator) -> SignalLayer:
         return endpoint
 
     async def care_units(request: Request) -> Any:
+        emulator.operations["care_units"] += 1
         ehr(request)
         return seed.care_units()
 
     async def resources(request: Request) -> Any:
+        emulator.operations["resources"] += 1
         ehr(request)
         return seed.resources()
 
     async def patient(request: Request) -> Any:
+        emulator.operations["patient"] += 1
         return ehr(request).patient(request.path_params["patient_id"])
 
     async def patients(request: Request) -> Any:
+        emulator.operations["search"] += 1
         q = request.query_params
         return ehr(request).search(q.get("first_name"), q.get("last_name"))
 
     async def appointments(request: Request) -> Any:
+        emulator.operations["list"] += 1
         target = ehr(request)
         q = request.query_params
         if not q.get("patient_id"):
@@ -214,6 +219,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         if RESCHEDULE_FIELDS & body.keys():
             raise ApiError("BAD_INPUT", "rescheduling fields are not allowed when cancelling")
         appointment_id = request.path_params["id"]
+        emulator.operations["confirm" if "confirmation" in body else "cancel"] += 1
         if "confirmation" in body:
             confirmation = body["confirmation"]
             if "status" in body or not isinstance(confirmation, dict):
@@ -230,6 +236,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         return target.cancel_one(appointment_id, comment)
 
     async def patch_bulk(request: Request) -> Any:
+        emulator.operations["bulk_cancel"] += 1
         target = ehr(request)
         body = await _body(request)
         ids = body.get("ids")
@@ -307,6 +314,9 @@ def build_app(emulator: Emulator) -> SignalLayer:
         emulator.set_random_faults(float(body["probability"]), int(body.get("seed", 0)))
         return {"ok": True}
 
+    async def operations(request: Request) -> Any:
+        return dict(emulator.operations)
+
     async def test_patients(request: Request) -> Any:
         return [
             {"personal_number": p.personal_number, "label": p.label}
@@ -329,6 +339,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         Route("/api/_sandbox/latency", control(latency), methods=["PUT"]),
         Route("/api/_sandbox/random-faults", control(random_faults), methods=["PUT"]),
         Route("/api/_sandbox/test-patients", control(test_patients), methods=["GET"]),
+        Route("/api/_sandbox/operations", control(operations), methods=["GET"]),
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -13,7 +13,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from bot.sandbox.seed import PATIENTS, ZONE, Record, TestPatient, patient_json, test_patients
+from bot.sandbox.seed import (
+    PATIENTS,
+    ZONE,
+    Directory,
+    Record,
+    TestPatient,
+    directory,
+    patient_json,
+    test_patients,
+)
 from bot.settings import SANDBOX_EMR
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -77,6 +86,7 @@ class Ehr:
     appointments: dict[str, Record] = field(default_factory=dict)
     pending: dict[str, Pending] = field(default_factory=dict)
     cancel_calls: dict[str, int] = field(default_factory=dict)
+    patients: Directory = field(default_factory=directory)
 
     def patient(self, typed_id: str) -> dict[str, Any]:
         id_type, _, value = typed_id.partition(":") if ":" in typed_id else ("", "", typed_id)
@@ -85,8 +95,8 @@ class Ehr:
             raise ApiError("INVALID_PATIENT_ID_TYPE", "unknown patient id type")
         if id_type not in LOOKUP_TYPES:
             raise ApiError("PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED", "lookup type not supported")
-        key = "emr_id" if id_type == "emr_id" else "pn"
-        found = next((p for p in PATIENTS if p[key] == value), None)
+        index = self.patients.by_emr_id if id_type == "emr_id" else self.patients.by_personal_number
+        found = index.get(value)
         if found is None:
             raise ApiError("INVALID_PATIENT_ID", "no such patient")
         return patient_json(found)
@@ -94,7 +104,7 @@ class Ehr:
     def search(self, first_name: str | None, last_name: str | None) -> list[dict[str, Any]]:
         return [
             patient_json(p)
-            for p in PATIENTS
+            for p in self.patients.everyone()
             if (not first_name or p["first"].lower() == first_name.lower())
             and (not last_name or p["last"].lower() == last_name.lower())
         ]
@@ -106,13 +116,14 @@ class Ehr:
             raise ApiError("NOT_SUPPORTED", "this EHR does not list appointments")
         self._expire()
         emr_id = self.patient(patient)["emr_id"]
-        return [
-            r.json()
-            for r in sorted(self.appointments.values(), key=lambda r: (r.start, r.id))
+        listed = [
+            r
+            for r in self.appointments.values()
             if r.patient_id == emr_id
             and (start is None or r.start >= start)
             and (end is None or r.start < end)
         ]
+        return [r.json() for r in sorted(listed, key=lambda r: (r.start, r.id))]
 
     def _cancellable(self, record: Record) -> bool:
         return record.status == "booked" and record.start > self.now()
@@ -161,7 +172,7 @@ class Ehr:
         self.pending[new_id] = Pending(record.id, code, self.now() + CODE_LIFETIME)
         pending = replace(record, id=new_id, status="awaiting_confirmation", comment=comment)
         self.appointments[new_id] = pending
-        phones = next(p["phones"] for p in PATIENTS if p["emr_id"] == record.patient_id)
+        phones = self.patients.by_emr_id[record.patient_id]["phones"]
         text = f"Your code to cancel your appointment: {code}"
         self.outbox.append(Sms(phones[0], record.id, new_id, code, text, self.now()))
         return pending.json()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.sandbox.app import build_app
 from bot.sandbox.ehr import PROFILES, Cancellation, Ehr, Profile, Record, Sms
 from bot.sandbox.faults import Fault, FaultPlan
-from bot.sandbox.seed import TestPatient, appointments, test_patients
+from bot.sandbox.seed import TestPatient, appointments, directory, test_patients
 from bot.sandbox.transport import EmulatorTransport
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
@@ -27,14 +28,23 @@ class Emulator:
         sleep: Sleep = asyncio.sleep,
         client_id: str = SANDBOX_CLIENT_ID,
         client_secret: str = SANDBOX_CLIENT_SECRET,
+        *,
+        synthetic_patients: int = 0,
     ) -> None:
+        """`synthetic_patients`: how many synthetic patients (`bot.sandbox.seed`) each EHR holds
+        besides the four test patients, for load tests."""
+        if synthetic_patients < 0:
+            raise ValueError("synthetic_patients must be >= 0")
         self.seed = seed
+        self.synthetic_patients = synthetic_patients
+        self.patients = directory(synthetic_patients)
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.sleep = sleep
         self.client_id = client_id
         self.client_secret = client_secret
         self.care_unit = SANDBOX_CARE_UNIT
         self.calls: list[tuple[str, str]] = []
+        self.operations: Counter[str] = Counter()
         self.cancel_patches: dict[str, int] = {}
         self.faults = FaultPlan()
         self._outbox: list[Sms] = []
@@ -45,13 +55,13 @@ class Emulator:
     def reset(self) -> None:
         """Fresh seeded data for every EHR, default profiles, empty outbox, no faults.
 
-        `calls` keeps counting across resets (a whole test run's traffic); the per-appointment
-        cancel counts start over with the data."""
+        `calls` and `operations` keep counting across resets (a whole test run's traffic); the
+        per-appointment cancel counts start over with the data."""
         rng = random.Random(self.seed)  # noqa: S311 - deterministic test data
         self._outbox.clear()
         self.faults = FaultPlan()
         self.cancel_patches.clear()
-        data = appointments(self.now())
+        data = appointments(self.now(), self.synthetic_patients)
         self.ehrs = {
             emr: Ehr(
                 Profile(p.cancellation, p.listing),
@@ -59,6 +69,7 @@ class Emulator:
                 random.Random(rng.getrandbits(64)),  # noqa: S311
                 self._outbox,
                 {k: dataclasses.replace(r) for k, r in data.items()},
+                patients=self.patients,
             )
             for emr, p in PROFILES.items()
         }

@@ -1,9 +1,15 @@
-"""Deterministic sandbox test data, placed relative to a given `now` (fictional people only)."""
+"""Deterministic sandbox test data, placed relative to a given `now` (fictional people only).
+
+Besides the four test patients agents pick from, the emulator can hold any number of synthetic
+patients (`synthetic_patients`) for load tests: each with a valid Swedish personal number (Luhn
+check digit), a phone of their own and two bookable appointments.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -71,6 +77,14 @@ SCHEDULE: list[tuple[str, int, int, str, str]] = [
 ]
 
 
+SYNTHETIC_BIRTHS_FROM = date(1930, 1, 1)
+SYNTHETIC_SERIALS = range(100, 1000)
+"""Synthetic patients are born from 1930 on, 900 per day (birth numbers 100-999): far from the
+four test patients' dates."""
+SYNTHETIC_PHONE_PREFIX = "+4673"
+SYNTHETIC_APPOINTMENTS = 2
+
+
 @dataclass(frozen=True)
 class TestPatient:
     personal_number: str
@@ -111,20 +125,104 @@ def _quarter(moment: datetime) -> datetime:
     return moment.replace(minute=moment.minute // 15 * 15)
 
 
-def appointments(now: datetime) -> dict[str, Record]:
-    """A fresh copy of the seeded appointments, starting on whole quarter hours (Stockholm)."""
+def luhn_digit(digits: str) -> int:
+    """The Luhn check digit of a Swedish personal number's ten-digit form without it
+    (YYMMDDNNN)."""
+    total = 0
+    for index, char in enumerate(digits):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10
+
+
+def synthetic_personal_number(index: int) -> str:
+    """The 12-digit personal number (YYYYMMDDNNNC) of synthetic patient `index` (from 0)."""
+    born = SYNTHETIC_BIRTHS_FROM + timedelta(days=index // len(SYNTHETIC_SERIALS))
+    serial = SYNTHETIC_SERIALS[index % len(SYNTHETIC_SERIALS)]
+    check = luhn_digit(f"{born:%y%m%d}{serial:03d}")
+    return f"{born:%Y%m%d}{serial:03d}{check}"
+
+
+def synthetic_phone(index: int) -> str:
+    """Synthetic patient `index`'s own mobile number, in E.164."""
+    if not 0 <= index < 10**7:
+        raise ValueError("at most 10,000,000 synthetic patients")
+    return f"{SYNTHETIC_PHONE_PREFIX}{index:07d}"
+
+
+def synthetic_patients(count: int) -> list[dict[str, Any]]:
+    """`count` fictional patients, in the shape of `PATIENTS`."""
+    return [
+        {
+            "emr_id": f"p-s{index + 1:07d}",
+            "pn": synthetic_personal_number(index),
+            "first": "Synthetic",
+            "last": f"Patient {index + 1}",
+            "phones": [synthetic_phone(index)],
+            "label": f"Synthetic patient {index + 1}",
+        }
+        for index in range(count)
+    ]
+
+
+def _synthetic_schedule(count: int) -> Iterable[tuple[str, str, int, int, str]]:
+    """(appointment id, patient, days ahead, hour, resource): two bookable appointments per
+    synthetic patient, on different days, beyond any usual cancellation deadline."""
+    resources = sorted(RESOURCES)
+    for index in range(count):
+        for number in range(SYNTHETIC_APPOINTMENTS):
+            days = 2 + (index + 11 * number) % 60
+            yield (
+                f"a-s{index + 1:07d}-{number + 1}",
+                f"p-s{index + 1:07d}",
+                days,
+                8 + (index + number) % 9,
+                resources[(index + number) % len(resources)],
+            )
+
+
+def appointments(now: datetime, synthetic: int = 0) -> dict[str, Record]:
+    """A fresh copy of the seeded appointments (and those of `synthetic` synthetic patients),
+    starting on whole quarter hours (Stockholm)."""
     local = now.astimezone(ZONE)
+
+    def day_at(days: int, hour: int) -> datetime:
+        return datetime.combine((local + timedelta(days=days)).date(), time(hour), ZONE)
+
     records: dict[str, Record] = {}
     for index, (patient, days, hour, resource, status) in enumerate(SCHEDULE, start=1):
-        if days == 0:
-            start = _quarter(local + timedelta(hours=3))
-        else:
-            start = datetime.combine((local + timedelta(days=days)).date(), time(hour), ZONE)
+        start = _quarter(local + timedelta(hours=3)) if days == 0 else day_at(days, hour)
         key = f"a-{index:03d}"
         records[key] = Record(
             key, start, start + timedelta(minutes=APPOINTMENT_MINUTES), status, patient, resource
         )
+    for key, patient, days, hour, resource in _synthetic_schedule(synthetic):
+        start = day_at(days, hour)
+        records[key] = Record(
+            key, start, start + timedelta(minutes=APPOINTMENT_MINUTES), "booked", patient, resource
+        )
     return records
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The emulated EHR's patients, found by EHR id or by personal number."""
+
+    by_emr_id: dict[str, dict[str, Any]]
+    by_personal_number: dict[str, dict[str, Any]]
+
+    @classmethod
+    def of(cls, people: Iterable[dict[str, Any]]) -> Directory:
+        listed = list(people)
+        return cls({p["emr_id"]: p for p in listed}, {p["pn"]: p for p in listed})
+
+    def everyone(self) -> Iterable[dict[str, Any]]:
+        return self.by_emr_id.values()
+
+
+def directory(synthetic: int = 0) -> Directory:
+    """The four test patients, then `synthetic` synthetic ones."""
+    return Directory.of([*PATIENTS, *synthetic_patients(synthetic)])
 
 
 def patient_json(p: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The emulator on its own over HTTP on loopback: `python -m bot sandbox --port 8765`.
+"""The emulator on its own over HTTP on loopback: `python -m bot sandbox --port 8765` (add
+`--patients N` for N synthetic patients besides the four test patients).
 
 Over the network a simulated timeout holds the answer (up to HOLD_SECONDS, cancellable) before
 sending it, and a reset closes the connection mid-answer.
@@ -76,9 +77,16 @@ def bound_port(server: uvicorn.Server) -> int:
 
 
 async def serve(
-    host: str = "127.0.0.1", port: int = 8765, *, latency_ms: int = 0, seed: int = 1
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    latency_ms: int = 0,
+    seed: int = 1,
+    synthetic_patients: int = 0,
 ) -> None:
-    emulator = Emulator(seed=seed)
+    """Serve until cancelled; prints the base URL with the bound port (`port` 0 picks a free
+    one) once listening."""
+    emulator = Emulator(seed=seed, synthetic_patients=synthetic_patients)
     emulator.set_latency(latency_ms)
     server = make_server(host, port, emulator)
     task = asyncio.create_task(server.serve())
