@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -292,9 +293,15 @@ def _parse(model: type[ModelT], data: Any, *, write: bool) -> ModelT:
         raise kind(f"unexpected shape for {model.__name__}") from None
 
 
+@cache
+def _list_of(model: type[ModelT]) -> TypeAdapter[list[ModelT]]:
+    """Built once per model: building a TypeAdapter costs more than most answers' parsing."""
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
 def _parse_list(model: type[ModelT], data: Any, *, write: bool) -> list[ModelT]:
     try:
-        return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
+        return _list_of(model).validate_python(data)
     except ValidationError:
         kind: type[LeyrError] = LeyrOutcomeUnknown if write else LeyrMalformedResponse
         raise kind(f"unexpected shape for a list of {model.__name__}") from None
