@@ -245,6 +245,54 @@ async def test_delete_user_message_when_the_step_says_so() -> None:
         assert h.api.last(A).text == "✅ Cancelled"
 
 
+async def test_a_typed_code_is_answered_in_the_message_that_asked_for_it() -> None:
+    """Two Bot API calls for the code: delete it, edit the question into the outcome. In
+    sandbox chats the SMS note follows the question, so there the answer is a new message."""
+    steps = iter(
+        [
+            _menu("type the code", "1:s", state="awaiting_code"),
+            Handled(
+                replies=[Reply("✅ Cancelled", ((Option("2:o", "Another"),),))],
+                delete_user_message=True,
+                state="outcome",
+            ),
+        ]
+    )
+    engine = ScriptedEngine(script=lambda sender, event: next(steps))
+    async with running(engine) as h:
+        await h.send(h.api.user_text(A, "/start"))
+        question = h.api.last(A)
+        calls = len(h.api.calls)
+        typed = h.api.user_text(A, "123456")
+        await h.send(typed)
+        assert [c.method for c in h.api.calls[calls:]] == ["deleteMessage", "editMessageText"]
+        assert h.api.chats[A].messages[typed["message"]["message_id"]].deleted
+        assert [m.message_id for m in h.api.bot_messages(A)] == [question.message_id]
+        assert question.text == "✅ Cancelled" and question.buttons() == [("Another", "2:o")]
+        assert engine.ui[A] == question.message_id
+
+
+async def test_the_wake_up_is_dropped_once_no_code_is_awaited() -> None:
+    later = datetime.now(UTC) + timedelta(hours=1)
+    steps = iter(
+        [
+            Handled(replies=[Reply("type the code")], wake_at=later, state="awaiting_code"),
+            Handled(replies=[Reply("wrong, try again")], state="awaiting_code"),
+            Handled(replies=[Reply("✅ Cancelled")], state="outcome"),
+        ]
+    )
+    engine = ScriptedEngine(script=lambda sender, event: next(steps))
+    async with running(engine) as h:
+        scheduler = h.adapter.scheduler
+        assert scheduler is not None
+        await h.send(h.api.user_text(A, "yes"))
+        assert len(scheduler) == 1
+        await h.send(h.api.user_text(A, "111111"))
+        assert len(scheduler) == 1  # still waiting for the code: its expiry still matters
+        await h.send(h.api.user_text(A, "123456"))
+        assert len(scheduler) == 0
+
+
 async def test_duplicate_update_sends_nothing() -> None:
     engine = ScriptedEngine(script=lambda sender, event: Handled(duplicate=True))
     async with running(engine) as h:

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
+from telegram.constants import FloodLimit
 from telegram.ext import Application, ApplicationBuilder
+from telegram.request import BaseRequest
 
 from bot.telegram.handlers import AnyApplication, TelegramAdapter
 from bot.telegram.limiter import RetryingRateLimiter
@@ -35,8 +37,14 @@ def build_application(
     concurrency: int = DEFAULT_CONCURRENCY,
     flood_retries: int = FLOOD_RETRIES,
     on_done: Callable[[object], None] | None = None,
+    request: BaseRequest | None = None,
+    overall_rate: float = FloodLimit.MESSAGES_PER_SECOND,
 ) -> AnyApplication:
-    """The application; `on_done(update)` is told when an update's handling has finished."""
+    """The application; `on_done(update)` is told when an update's handling has finished.
+
+    `request` replaces the HTTP connection to the Bot API (the benchmark's in-process fake);
+    `overall_rate` is the rate limiter's bound on Bot API calls per second across all chats
+    (Telegram's broadcast limit; 0 lifts it)."""
     base_url, base_file_url = api_urls(api_url)
     builder = (
         ApplicationBuilder()
@@ -47,8 +55,10 @@ def build_application(
         .concurrent_updates(
             ChatOrderedProcessor(concurrency, on_arrival=adapter.arrival, on_done=on_done)
         )
-        .rate_limiter(RetryingRateLimiter(max_retries=flood_retries))
+        .rate_limiter(RetryingRateLimiter(max_retries=flood_retries, overall_rate=overall_rate))
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     adapter.install(application)
     return application

@@ -4,10 +4,14 @@ One `TelegramAdapter` per application. Per update it maps the update to a dialog
 through the engine (which loads and saves the chat's state), and renders what comes back:
 
 * a button press is answered at once (see `arrival`), then its message is edited to show the
-  step's first reply; typed text gets its reply as a new message;
+  step's first reply; typed text gets its reply as a new message, except text the bot deletes
+  once used (an SMS code) outside sandbox chats: the message that asked for it, holding the
+  chat's live buttons and now the last one shown, is edited instead, like after a button press
+  (two Bot API calls instead of three: no new message whose arrival retires the old buttons);
 * buttons live only on the newest bot message: the message that held the chat's live buttons
   (the engine remembers its id) has its keyboard removed once a newer message is shown;
 * the patient's message holding an SMS code (or personal number) is deleted once used;
+* a chat's wake-up timer is dropped once its dialog no longer waits for a code;
 * in sandbox chats every message is marked, agent commands reach the `SandboxAgent`, and the SMS
   the emulator "sent" is shown. Other chats never reach the agent: their slash commands all go
   to the dialog, which answers unknown ones with help.
@@ -42,7 +46,7 @@ from bot.telegram.render import inline_keyboard, message_text, new_message_marku
 from bot.telegram.texts import text
 from bot.telegram.wakeups import WakeScheduler
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
-from dialogs.machine import IDENTIFY_CONTACT
+from dialogs.machine import AWAITING_CODE, IDENTIFY_CONTACT
 from dialogs.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -288,8 +292,14 @@ class TelegramAdapter:
         engine = self._need_engine()
         chat_id = sender.chat_id
         handled = await engine.handle(sender, event, update_id=update_id)
-        if handled.delete_user_message and user_message is not None:
-            await self._delete(bot, user_message)
+        if (
+            handled.delete_user_message
+            and user_message is not None
+            and await self._delete(bot, user_message)
+            and pressed is None
+            and not handled.sandbox  # there the SMS note follows the live buttons
+        ):
+            pressed = handled.ui_message_id  # the question gives way to its answer in place
         await self._render(bot, engine, chat_id, handled, pressed)
         if handled.duplicate:
             return  # a redelivery: its effects were stored before; unsent replies went above
@@ -297,8 +307,11 @@ class TelegramAdapter:
             for sms in await self._agent.sms_for(chat_id):
                 shown = text("sms", sender.language_code, text=sms)
                 await bot.send_message(chat_id, message_text(shown, sandbox=True))
-        if handled.wake_at is not None and self.scheduler is not None:
-            self.scheduler.schedule(chat_id, handled.wake_at)
+        if self.scheduler is not None:
+            if handled.wake_at is not None:
+                self.scheduler.schedule(chat_id, handled.wake_at)
+            elif handled.state != AWAITING_CODE:
+                self.scheduler.cancel(chat_id)  # no code left to expire
 
     async def _render(
         self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None
@@ -353,7 +366,8 @@ class TelegramAdapter:
         except (BadRequest, Forbidden):
             log.debug("buttons already gone chat=%s", chat_id)
 
-    async def _delete(self, bot: Bot, message: Message) -> None:
+    async def _delete(self, bot: Bot, message: Message) -> bool:
+        """Delete the patient's message; False when it could not be."""
         try:
             await bot.delete_message(message.chat.id, message.message_id)
         except (BadRequest, Forbidden) as error:
@@ -362,3 +376,5 @@ class TelegramAdapter:
                 message.chat.id,
                 type(error).__name__,
             )
+            return False
+        return True

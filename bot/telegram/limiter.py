@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from telegram.constants import FloodLimit
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
@@ -25,12 +26,13 @@ class RetryingRateLimiter(AIORateLimiter):
         self,
         *,
         max_retries: int = 3,
+        overall_rate: float = FloodLimit.MESSAGES_PER_SECOND,
         network_retries: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        super().__init__(max_retries=max_retries)
+        super().__init__(overall_max_rate=overall_rate, max_retries=max_retries)
         self.network_retries = network_retries
         self._backoff = backoff
         self._max_backoff = max_backoff
