@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat run sandbox test lint typecheck check lock diagram clean
+.PHONY: install chat run sandbox bench test lint typecheck check lock diagram clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)  ## the Telegram long-polling service
 
 sandbox: $(STAMP)  ## the Leyr emulator alone, over HTTP on loopback
 	$(BIN)/python -m bot sandbox
+
+BENCH_ARGS ?= --patients 2000 --latency-ms 200
+bench: $(STAMP)  ## simulated patients through the real bot: throughput, CPU, memory, calls
+	$(BIN)/python -m bot bench $(BENCH_ARGS)
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest

@@ -1,9 +1,10 @@
-"""Command line: `python -m bot run | chat | sandbox | diagram`."""
+"""Command line: `python -m bot run | chat | sandbox | bench | diagram`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,34 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--latency-ms", type=int, default=0)
     sandbox.add_argument("--seed", type=int, default=1)
+    sandbox.add_argument(
+        "--patients",
+        type=int,
+        default=0,
+        help="synthetic patients besides the four test patients (for load tests)",
+    )
+    bench = commands.add_parser(
+        "bench", help="simulated patients through the real bot: throughput, CPU, memory, calls"
+    )
+    bench.add_argument("--patients", type=int, default=2000)
+    bench.add_argument("--latency-ms", type=int, default=200, help="each Leyr call's latency")
+    bench.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="default: DATABASE_URL from the environment, else a fresh SQLite file",
+    )
+    bench.add_argument(
+        "--concurrency", type=int, help="updates at work at once (default: one per patient)"
+    )
+    bench.add_argument("--sample", type=int, default=200, help="patients in the sequential pass")
+    bench.add_argument(
+        "--bulk-every", type=int, default=10, help="every n-th patient cancels two at once"
+    )
+    bench.add_argument(
+        "--repeat", type=int, default=1, help="concurrent runs per latency, interleaved"
+    )
+    bench.add_argument("--log-level", default="WARNING")
+    bench.add_argument("--json", action="store_true", help="print the report as JSON")
     diagram = commands.add_parser("diagram", help="print the dialog's state diagram (mermaid)")
     diagram.add_argument("--write", type=Path, help="update the diagram inside this Markdown file")
     return parser
@@ -37,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
+    if args.command == "bench":
+        return _bench(args)
     setup_logging("WARNING" if args.command == "chat" else settings.log_level)
     if args.command == "chat":
         from bot.console import chat
@@ -49,8 +80,34 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "sandbox":
         from bot.sandbox.server import serve
 
-        asyncio.run(serve(args.host, args.port, latency_ms=args.latency_ms, seed=args.seed))
+        asyncio.run(
+            serve(
+                args.host,
+                args.port,
+                latency_ms=args.latency_ms,
+                seed=args.seed,
+                synthetic_patients=args.patients,
+            )
+        )
     return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.bench.runner import Options, run_bench
+
+    setup_logging(args.log_level.upper())
+    options = Options(
+        patients=args.patients,
+        latency_ms=args.latency_ms,
+        database_url=args.database_url or None,
+        concurrency=args.concurrency,
+        sample=min(args.sample, args.patients),
+        bulk_every=args.bulk_every,
+        repeat=args.repeat,
+    )
+    report = asyncio.run(run_bench(options, lambda line: print(line, file=sys.stderr)))
+    print(report.as_json() if args.json else report.as_text())
+    return 0 if report.complete else 1
 
 
 if __name__ == "__main__":

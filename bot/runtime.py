@@ -40,6 +40,8 @@ class Runtime:
     engine: Engine
     agent: SandboxAgent | None
     emulator: Emulator | None
+    leyr: LeyrClient | None = None
+    """The client of the clinic's Leyr (None when every chat is a sandbox chat)."""
 
 
 def dialog_config(settings: Settings) -> DialogConfig:
@@ -94,6 +96,7 @@ async def open_runtime(
         stack.push_async_callback(store.close)
 
         live: Services | None = None
+        client: LeyrClient | None = None
         if not sandbox_everywhere:
             client = LeyrClient.from_settings(settings)
             stack.push_async_callback(client.aclose)
@@ -134,4 +137,4 @@ async def open_runtime(
             return live
 
         engine = Engine(store, services_for, is_sandbox, clock)
-        yield Runtime(settings, store, engine, agent, emulator if agent else None)
+        yield Runtime(settings, store, engine, agent, emulator if agent else None, client)
