@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 import respx
+from pydantic import SecretStr
 
-from bot.leyr.client import LeyrClient
+from bot.leyr.client import LIMITS, LeyrClient
 from bot.leyr.errors import (
     LeyrBadRequest,
     LeyrEmrError,
     LeyrError,
     LeyrMalformedResponse,
+    LeyrNotSent,
     LeyrOutcomeUnknown,
     LeyrUnauthorized,
     LeyrUnavailable,
     LeyrUnknownError,
 )
 from bot.logs import setup_logging
+from bot.settings import ConfigError, Settings
 
 BASE = "https://api.leyr.io/api"
 UNIT = f"{BASE}/emrs/webdoc/care-units/cu-1"
@@ -80,6 +84,27 @@ async def client(sleeps: Sleeps):
         sleep=sleeps,
     ) as leyr:
         yield leyr
+
+
+class CountedClient(httpx.AsyncClient):
+    """httpx.AsyncClient that records how it was built."""
+
+    built: ClassVar[list[dict[str, Any]]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        CountedClient.built.append(kwargs)
+        super().__init__(**kwargs)
+
+
+@pytest.fixture
+def built(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    CountedClient.built = []
+    monkeypatch.setattr(httpx, "AsyncClient", CountedClient)
+    return CountedClient.built
+
+
+def detail_free(error: LeyrError) -> bool:
+    return PERSONAL not in str(error) and PERSONAL not in repr(error)
 
 
 def body(route: respx.Route, index: int = 0) -> dict[str, Any]:
@@ -246,12 +271,196 @@ async def test_writes_never_retry_and_a_lost_answer_is_unknown(
     assert route.call_count == 1
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("busy")],
+)
 @respx.mock
-async def test_a_write_that_could_not_be_sent_is_unavailable(client: LeyrClient) -> None:
-    route = respx.patch(f"{UNIT}/appointments/a-1").mock(side_effect=httpx.ConnectError("down"))
-    with pytest.raises(LeyrUnavailable):
+async def test_a_write_that_could_not_be_sent_is_not_sent(
+    client: LeyrClient, fault: Exception
+) -> None:
+    route = respx.patch(f"{UNIT}/appointments/a-1").mock(side_effect=fault)
+    with pytest.raises(LeyrNotSent) as caught:
+        await client.cancel_appointment("a-1")
+    assert isinstance(caught.value, LeyrUnavailable)  # nothing changed: the dialog may retry
+    assert route.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [httpx.ReadTimeout("lost"), httpx.WriteTimeout("half"), httpx.RemoteProtocolError("cut")],
+)
+@respx.mock
+async def test_a_write_that_was_sent_is_never_not_sent(
+    client: LeyrClient, fault: Exception
+) -> None:
+    respx.patch(f"{UNIT}/appointments/a-1").mock(side_effect=fault)
+    with pytest.raises(LeyrOutcomeUnknown) as caught:
+        await client.cancel_appointment("a-1")
+    assert not isinstance(caught.value, LeyrUnavailable)
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+@respx.mock
+async def test_a_transient_write_answer_keeps_leyr_envelope(
+    client: LeyrClient, status: int
+) -> None:
+    respx.patch(f"{UNIT}/appointments").respond(
+        status, json=envelope("EMR_ERROR", "NOT_SUPPORTED", status)
+    )
+    with pytest.raises(LeyrOutcomeUnknown) as caught:
+        await client.cancel_appointments(["a-1", "a-2"])
+    error = caught.value
+    assert (error.code, error.error_codes, error.instance, error.status) == (
+        "EMR_ERROR",
+        ("NOT_SUPPORTED",),
+        INSTANCE,
+        status,
+    )
+    assert detail_free(error)
+
+
+@respx.mock
+async def test_a_transient_read_answer_keeps_leyr_envelope(client: LeyrClient) -> None:
+    respx.get(f"{UNIT}/resources").respond(429, json=envelope("UNKNOWN_ERROR", "X", 429))
+    with pytest.raises(LeyrUnavailable) as caught:
+        await client.list_resources()
+    error = caught.value
+    assert (error.code, error.error_codes, error.instance, error.status) == (
+        "UNKNOWN_ERROR",
+        ("X",),
+        INSTANCE,
+        429,
+    )
+    assert detail_free(error)
+
+
+BROKEN_GZIP = {"content-encoding": "gzip", "content-type": "application/json"}
+
+
+@respx.mock
+async def test_an_undecodable_write_answer_is_an_unknown_outcome(client: LeyrClient) -> None:
+    route = respx.patch(f"{UNIT}/appointments/a-1").mock(
+        return_value=httpx.Response(200, headers=BROKEN_GZIP, stream=httpx.ByteStream(b"no"))
+    )
+    with pytest.raises(LeyrOutcomeUnknown):
         await client.cancel_appointment("a-1")
     assert route.call_count == 1
+
+
+@respx.mock
+async def test_an_undecodable_read_answer_is_malformed(client: LeyrClient) -> None:
+    route = respx.get(f"{UNIT}/resources").mock(
+        return_value=httpx.Response(200, headers=BROKEN_GZIP, stream=httpx.ByteStream(b"no"))
+    )
+    with pytest.raises(LeyrMalformedResponse):
+        await client.list_resources()
+    assert route.call_count == 1
+
+
+@respx.mock
+async def test_a_good_gzip_answer_still_reads(client: LeyrClient) -> None:
+    packed = gzip.compress(b'[{"id": "r-1", "name": "Dr A"}]')
+    respx.get(f"{UNIT}/resources").mock(
+        return_value=httpx.Response(200, headers=BROKEN_GZIP, stream=httpx.ByteStream(packed))
+    )
+    assert [r.id for r in await client.list_resources()] == ["r-1"]
+
+
+@respx.mock
+async def test_reads_retry_on_429(client: LeyrClient, sleeps: Sleeps) -> None:
+    route = respx.get(f"{UNIT}/resources")
+    route.side_effect = [httpx.Response(429), httpx.Response(200, json=[{"id": "r-1"}])]
+    assert [r.id for r in await client.list_resources()] == ["r-1"]
+    assert route.call_count == 2 and len(sleeps.delays) == 1
+
+
+@pytest.mark.parametrize(("jitter", "expected"), [(0.5, [0.1, 0.2, 0.4]), (0.0, [0.05, 0.1, 0.2])])
+@respx.mock
+async def test_read_backoff_doubles_each_retry(
+    sleeps: Sleeps, jitter: float, expected: list[float]
+) -> None:
+    respx.get(f"{UNIT}/resources").mock(side_effect=httpx.ConnectError("down"))
+    async with LeyrClient(
+        base_url=BASE,
+        client_id="c",
+        client_secret=SECRET,
+        emr="webdoc",
+        care_unit_id="cu-1",
+        max_read_attempts=4,
+        backoff=0.1,
+        sleep=sleeps,
+        jitter=lambda: jitter,
+    ) as leyr:
+        with pytest.raises(LeyrUnavailable):
+            await leyr.list_resources()
+    assert sleeps.delays == pytest.approx(expected)
+
+
+async def test_timeouts_and_pool_limits_are_explicit(built: list[dict[str, Any]]) -> None:
+    async with LeyrClient(
+        base_url=BASE, client_id="c", client_secret=SECRET, emr="webdoc", care_unit_id="cu-1"
+    ) as leyr:
+        assert leyr._http.timeout == httpx.Timeout(10.0, connect=5.0)
+    async with LeyrClient(
+        base_url=BASE,
+        client_id="c",
+        client_secret=SECRET,
+        emr="webdoc",
+        care_unit_id="cu-1",
+        timeout=2.0,
+    ) as leyr:
+        assert leyr._http.timeout == httpx.Timeout(2.0, connect=2.0)
+    assert [b["limits"] for b in built] == [LIMITS, LIMITS]
+    assert LIMITS.max_connections and LIMITS.max_keepalive_connections  # bounded, not None
+
+
+@respx.mock
+async def test_one_http_client_serves_every_call(built: list[dict[str, Any]]) -> None:
+    respx.get(f"{UNIT}/resources").respond(json=[])
+    respx.patch(f"{UNIT}/appointments/a-1").respond(json={**APPOINTMENT, "status": "cancelled"})
+    async with LeyrClient(
+        base_url=BASE, client_id="c", client_secret=SECRET, emr="webdoc", care_unit_id="cu-1"
+    ) as leyr:
+        http = leyr._http
+        await leyr.list_resources()
+        await leyr.cancel_appointment("a-1")
+        await leyr.list_resources()
+        assert leyr._http is http and not http.is_closed
+    assert len(built) == 1 and http.is_closed
+
+
+def complete_settings(**changes: Any) -> Settings:
+    values: dict[str, Any] = {
+        "leyr_client_id": "client-1",
+        "leyr_client_secret": SecretStr(SECRET),
+        "leyr_emr": "webdoc",
+        "leyr_care_unit_id": "cu-1",
+        "leyr_timeout_seconds": 3.0,
+        **changes,
+    }
+    return Settings.model_construct(**values)
+
+
+async def test_from_settings_builds_the_live_client() -> None:
+    async with LeyrClient.from_settings(complete_settings()) as leyr:
+        assert leyr._http.timeout == httpx.Timeout(3.0, connect=3.0)
+        assert leyr._http.headers["x-leyr-client-secret"] == SECRET
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"leyr_client_id": None}, "LEYR_CLIENT_ID"),
+        ({"leyr_client_secret": SecretStr("")}, "LEYR_CLIENT_SECRET"),
+        ({"leyr_emr": None, "leyr_care_unit_id": ""}, "LEYR_EMR, LEYR_CARE_UNIT_ID"),
+    ],
+)
+def test_from_settings_refuses_incomplete_settings(changes: dict[str, Any], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        LeyrClient.from_settings(complete_settings(**changes))
+    assert str(caught.value) == f"the Leyr client needs {named}"
+    assert SECRET not in str(caught.value)
 
 
 @respx.mock
@@ -276,15 +485,6 @@ async def test_non_json_error_is_unknown_error(client: LeyrClient) -> None:
     with pytest.raises(LeyrUnknownError) as caught:
         await client.list_resources()
     assert caught.value.status == 404
-
-
-@respx.mock
-async def test_one_pooled_connection_client_is_reused(client: LeyrClient) -> None:
-    respx.get(f"{UNIT}/resources").respond(json=[])
-    http = client._http
-    await client.list_resources()
-    await client.list_resources()
-    assert client._http is http and not http.is_closed
 
 
 @respx.mock

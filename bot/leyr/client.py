@@ -1,8 +1,9 @@
 """The async Leyr client: one pooled `httpx.AsyncClient`, both auth headers, typed answers.
 
-Reads retry transient failures with backoff; writes never retry: a write whose answer was lost
-raises `LeyrOutcomeUnknown` so the caller re-reads. Logs carry method, path template, status,
-timing and Leyr's `instance`; never bodies, query strings, patient ids, codes or secrets.
+Reads retry transient failures with backoff; writes never retry: a write that could not be sent
+raises `LeyrNotSent` (safe to retry), one whose answer was lost `LeyrOutcomeUnknown` so the caller
+re-reads. Logs carry method, path template, status, timing and Leyr's `instance`; never bodies,
+query strings, patient ids, codes or secrets.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bot.leyr.errors import (
     LeyrEmrError,
     LeyrError,
     LeyrMalformedResponse,
+    LeyrNotSent,
     LeyrOutcomeUnknown,
     LeyrUnauthorized,
     LeyrUnavailable,
@@ -41,13 +43,20 @@ from bot.leyr.models import (
     Resource,
     typed_patient_id,
 )
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 
 log = logging.getLogger("bot.leyr")
 
 # [assumed] in ../shared/leyr-api.md, kept here in one place:
 APPOINTMENT_RANGE_PARAMS = ("start", "end")  # names of the date-range filter on appointments
-BULK_ANSWER_IS_ARRAY = True  # bulk PATCH answers one appointment per id, in request order
+
+TIMEOUT_SECONDS = 10.0  # each of read, write and pool; `Settings.leyr_timeout_seconds` overrides
+CONNECT_TIMEOUT_SECONDS = 5.0  # at most; never longer than the overall timeout
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+"""One host: every connection the pool may open is worth keeping (a burst that outgrows a
+smaller keep-alive pool closes and reopens connections, costing CPU on both sides)."""
+READ_ATTEMPTS = 3  # reads only; writes are never retried
+BACKOFF_SECONDS = 0.2  # sleep before retry n: BACKOFF_SECONDS * 2**(n-1) * (0.5 + jitter in [0, 1))
 
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -69,11 +78,12 @@ class LeyrClient:
         client_secret: str,
         emr: str,
         care_unit_id: str,
-        timeout: float = 10.0,
+        timeout: float = TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_read_attempts: int = 3,
-        backoff: float = 0.2,
+        max_read_attempts: int = READ_ATTEMPTS,
+        backoff: float = BACKOFF_SECONDS,
         sleep: Sleep = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -82,8 +92,8 @@ class LeyrClient:
                 "x-leyr-client-secret": client_secret,
                 "accept": "application/json",
             },
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
+            limits=LIMITS,
             transport=transport,
         )
         self._unit = f"/emrs/{quote(emr, safe='')}/care-units/{quote(care_unit_id, safe='')}"
@@ -91,19 +101,30 @@ class LeyrClient:
         self._attempts = max(1, max_read_attempts)
         self._backoff = backoff
         self._sleep = sleep
+        self._jitter = jitter
 
     @classmethod
     def from_settings(
         cls, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
     ) -> LeyrClient:
-        assert settings.leyr_client_id and settings.leyr_client_secret
-        assert settings.leyr_emr and settings.leyr_care_unit_id
+        """The live client; ConfigError names (never shows) the Leyr settings that are unset."""
+        client_id, secret = settings.leyr_client_id, settings.leyr_client_secret
+        emr, care_unit = settings.leyr_emr, settings.leyr_care_unit_id
+        if not (client_id and secret and emr and care_unit):
+            named = {
+                "LEYR_CLIENT_ID": client_id,
+                "LEYR_CLIENT_SECRET": secret,
+                "LEYR_EMR": emr,
+                "LEYR_CARE_UNIT_ID": care_unit,
+            }
+            unset = ", ".join(name for name, value in named.items() if not value)
+            raise ConfigError(f"the Leyr client needs {unset}")
         return cls(
             base_url=settings.leyr_base_url,
-            client_id=settings.leyr_client_id,
-            client_secret=settings.leyr_client_secret.get_secret_value(),
-            emr=settings.leyr_emr,
-            care_unit_id=settings.leyr_care_unit_id,
+            client_id=client_id,
+            client_secret=secret.get_secret_value(),
+            emr=emr,
+            care_unit_id=care_unit,
             timeout=settings.leyr_timeout_seconds,
             transport=transport,
         )
@@ -204,13 +225,19 @@ class LeyrClient:
                     raise LeyrUnavailable(
                         f"GET {template} failed: {type(error).__name__}"
                     ) from None
+            except httpx.RequestError as error:  # the answer came but cannot be read, e.g. bad gzip
+                _log_failure("GET", template, attempt, started, type(error).__name__)
+                raise LeyrMalformedResponse(
+                    f"GET {template} answer unreadable: {type(error).__name__}"
+                ) from None
             else:
                 _log_response("GET", template, attempt, started, response)
-                if response.status_code < 500 and response.status_code != 429:
+                if not _transient(response):
                     return _json_or_raise(response, template, write=False)
                 if attempt == self._attempts:
-                    raise _transient_error(response, template)
-            await self._sleep(self._backoff * 2 ** (attempt - 1) * (0.5 + random.random()))  # noqa: S311
+                    summary = f"GET {template} kept failing"
+                    raise _transient_error(LeyrUnavailable, response, summary)
+            await self._sleep(self._backoff * 2 ** (attempt - 1) * (0.5 + self._jitter()))
         raise AssertionError("unreachable")
 
     async def _write(self, path: str, template: str, body: dict[str, Any]) -> Any:
@@ -219,29 +246,23 @@ class LeyrClient:
             response = await self._http.patch(path, json=body)
         except NOT_SENT as error:
             _log_failure("PATCH", template, 1, started, type(error).__name__)
-            raise LeyrUnavailable(f"PATCH {template} not sent: {type(error).__name__}") from None
-        except httpx.TransportError as error:
+            raise LeyrNotSent(f"PATCH {template} not sent: {type(error).__name__}") from None
+        except httpx.RequestError as error:  # sent: a lost, cut or undecodable answer
             _log_failure("PATCH", template, 1, started, type(error).__name__)
             raise LeyrOutcomeUnknown(
                 f"PATCH {template} answer lost: {type(error).__name__}"
             ) from None
         _log_response("PATCH", template, 1, started, response)
-        if response.status_code >= 500 or response.status_code == 429:
-            raise LeyrOutcomeUnknown(
-                f"PATCH {template} answered {response.status_code}",
-                status=response.status_code,
-                instance=_instance(response),
+        if _transient(response):
+            raise _transient_error(
+                LeyrOutcomeUnknown, response, f"PATCH {template} answered {response.status_code}"
             )
         return _json_or_raise(response, template, write=True)
 
 
-def _instance(response: httpx.Response) -> str | None:
-    try:
-        data = response.json()
-    except ValueError:
-        return None
-    value = data.get("instance") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else None
+def _transient(response: httpx.Response) -> bool:
+    """5xx and 429: worth a retry for a read, an unknown outcome for a write."""
+    return response.status_code >= 500 or response.status_code == 429
 
 
 def _envelope(response: httpx.Response) -> ErrorEnvelope | None:
@@ -262,11 +283,20 @@ def _api_error(envelope: ErrorEnvelope, status: int, template: str) -> LeyrApiEr
     )
 
 
-def _transient_error(response: httpx.Response, template: str) -> LeyrUnavailable:
-    return LeyrUnavailable(
-        f"GET {template} kept failing",
+TransientT = TypeVar("TransientT", LeyrUnavailable, LeyrOutcomeUnknown)
+
+
+def _transient_error(kind: type[TransientT], response: httpx.Response, summary: str) -> TransientT:
+    """A 5xx or 429, keeping the codes and `instance` of Leyr's envelope when it sent one."""
+    envelope = _envelope(response)
+    if envelope is None:
+        return kind(summary, status=response.status_code)
+    return kind(
+        summary,
+        code=envelope.code,
+        error_codes=tuple(e.error_code for e in envelope.errors),
+        instance=envelope.instance,
         status=response.status_code,
-        instance=_instance(response),
     )
 
 

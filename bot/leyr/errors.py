@@ -70,6 +70,10 @@ class LeyrUnavailable(LeyrError):
     """Leyr could not be reached or kept failing transiently; nothing was changed."""
 
 
+class LeyrNotSent(LeyrUnavailable):
+    """A write never left: no connection, or none free in the pool. Safe to send again."""
+
+
 class LeyrOutcomeUnknown(LeyrError):
     """A write was sent but its answer was lost or unreadable: re-read before retrying."""
 
