@@ -14,6 +14,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.engine import Engine
 from bot.leyr.client import LeyrClient
 from bot.leyr.clinic import LeyrClinic
@@ -24,10 +27,11 @@ from bot.settings import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_EMR,
+    ConfigError,
     Settings,
 )
 from bot.store import Store, open_store
-from dialogs.config import DialogConfig, IdKind
+from dialogs.config import DialogConfig
 from dialogs.conversation import Services
 
 SANDBOX_BASE_URL = "http://sandbox.invalid/api"
@@ -45,17 +49,12 @@ class Runtime:
 
 
 def dialog_config(settings: Settings) -> DialogConfig:
-    id_kind: IdKind = (
-        "no_personal_number"
-        if settings.leyr_patient_id_type == "no_personal_number"
-        else "se_personal_number"
-    )
     return DialogConfig(
         clinic_name=settings.clinic_name,
         clinic_phone=settings.clinic_phone,
         zone=settings.zone,
         region=settings.clinic_region,
-        id_kind=id_kind,
+        id_kind=settings.leyr_patient_id_type,
         cancellation_deadline=settings.cancellation_deadline,
         horizon=settings.appointments_horizon,
         code_max_attempts=settings.code_max_attempts,
@@ -74,6 +73,20 @@ def keyed_digest(key: str) -> Callable[[str], str]:
     return digest
 
 
+async def open_database(settings: Settings) -> Store:
+    """The migrated store, or ConfigError naming DATABASE_URL (its password hidden) when the
+    database cannot be opened: no driver, unreachable, refused, unwritable."""
+    try:
+        return await open_store(
+            settings.database_url, pseudonym_key=settings.pseudonym_key.get_secret_value()
+        )
+    except (SQLAlchemyError, OSError, ImportError) as error:
+        shown = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise ConfigError(
+            f"cannot open the database at DATABASE_URL ({shown}): {type(error).__name__}"
+        ) from None
+
+
 @asynccontextmanager
 async def open_runtime(
     settings: Settings,
@@ -83,16 +96,15 @@ async def open_runtime(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sandbox_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[Runtime]:
-    """Everything the adapters need, closed again on exit. `all_sandbox` forces every chat onto
-    the emulator (the terminal chat does); `emulator` and `sandbox_sleep` (the sandbox client's
-    wait between read retries) let tests and benchmarks bring their own."""
+    """Everything the adapters need, closed again on exit; ConfigError when the database cannot
+    be opened. `all_sandbox` forces every chat onto the emulator (the terminal chat does);
+    `emulator` and `sandbox_sleep` (the sandbox client's wait between read retries) let tests and
+    benchmarks bring their own."""
     config = dialog_config(settings)
     digest = keyed_digest(settings.pseudonym_key.get_secret_value())
     sandbox_everywhere = all_sandbox or settings.sandbox_only
     async with AsyncExitStack() as stack:
-        store = await open_store(
-            settings.database_url, pseudonym_key=settings.pseudonym_key.get_secret_value()
-        )
+        store = await open_database(settings)
         stack.push_async_callback(store.close)
 
         live: Services | None = None

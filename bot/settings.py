@@ -1,27 +1,37 @@
 """Configuration from the environment or `.env`, validated at start (pydantic-settings).
 
-With no Leyr credentials the whole bot runs on the built-in sandbox: the embedded default.
+With no Leyr credentials the whole bot runs on the built-in sandbox: the embedded default. An
+empty value (`LEYR_CLIENT_ID=` as in `.env.example`) counts as unset: the setting keeps its default.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SANDBOX_EMR = "sandbox"
 SANDBOX_CARE_UNIT = "cu-sandbox-1"
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the emulator's public test credential
+SANDBOX_PSEUDONYM_KEY = "sandbox-pseudonym-key"
+"""Public, so only for the sandbox: with it, stored pseudonyms and digests could be brute-forced."""
+PSEUDONYM_KEY_MIN_LENGTH = 32
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -32,7 +42,7 @@ class Settings(BaseSettings):
     leyr_emr: str | None = None
     leyr_care_unit_id: str | None = None
     leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    leyr_patient_id_type: str = "se_personal_number"
+    leyr_patient_id_type: Literal["se_personal_number", "no_personal_number"] = "se_personal_number"
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -49,7 +59,7 @@ class Settings(BaseSettings):
     code_resends_per_day: int = Field(default=3, ge=0, le=20)
     identity_attempts_per_hour: int = Field(default=5, ge=1, le=100)
 
-    pseudonym_key: SecretStr = SecretStr("sandbox-pseudonym-key")
+    pseudonym_key: SecretStr = SecretStr(SANDBOX_PSEUDONYM_KEY)
     log_level: str = "INFO"
 
     @field_validator("sandbox_chat_ids", mode="before")
@@ -83,6 +93,37 @@ class Settings(BaseSettings):
             raise ValueError("is not a possible phone number")
         return value
 
+    @field_validator("clinic_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError("must be a two-letter country code such as SE, NO, DK or FI")
+        return region
+
+    @field_validator("leyr_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://api.leyr.io/api")
+        return url
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            driver = ""
+        if driver not in DATABASE_DRIVERS:
+            raise ValueError(
+                "must be sqlite+aiosqlite:///path/to/file.sqlite3 or "
+                "postgresql+asyncpg://user:password@host/database"
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
@@ -107,10 +148,26 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _real_pseudonym_key(self) -> Settings:
+        """Real Leyr credentials mean real patients: their pseudonyms need a secret key. (The
+        emulator's public credentials reach only made-up patients, so the sandbox key will do.)"""
+        secret = self.leyr_client_secret.get_secret_value() if self.leyr_client_secret else None
+        emulator = (self.leyr_client_id, secret) == (SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET)
+        if self.sandbox_only or emulator:
+            return self
+        key = self.pseudonym_key.get_secret_value()
+        if key == SANDBOX_PSEUDONYM_KEY or len(key) < PSEUDONYM_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"PSEUDONYM_KEY must be a random secret of at least {PSEUDONYM_KEY_MIN_LENGTH} "
+                "characters when LEYR_CLIENT_ID is set (see .env.example)"
+            )
+        return self
+
     @property
     def sandbox_only(self) -> bool:
         """No Leyr credentials: every chat runs on the built-in emulator."""
-        return self.leyr_client_id is None
+        return not self.leyr_client_id
 
     def is_sandbox_chat(self, chat_id: int) -> bool:
         return self.sandbox_only or chat_id in self.sandbox_chat_ids
@@ -142,5 +199,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "_".join(str(part) for part in first["loc"]).upper() or "configuration"
-        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        name = "_".join(str(part) for part in first["loc"]).upper()
+        if not name:  # a rule over several settings: the message names them
+            raise ConfigError(f"invalid configuration: {message}") from None
+        raise ConfigError(f"invalid setting {name}: {message}") from None

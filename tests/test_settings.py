@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from bot.settings import ConfigError, load_settings
+import pytest
+from dotenv import dotenv_values
+
+from bot.runtime import dialog_config, open_runtime
+from bot.settings import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_PSEUDONYM_KEY,
+    ConfigError,
+    Settings,
+    load_settings,
+)
+from tests.fake_bot_api import TOKEN
 
 
 def test_defaults_run_everything_on_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,6 +31,7 @@ def test_sandbox_chat_ids_from_a_comma_list(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("LEYR_CLIENT_SECRET", "secret")
     monkeypatch.setenv("LEYR_EMR", "webdoc")
     monkeypatch.setenv("LEYR_CARE_UNIT_ID", "cu")
+    monkeypatch.setenv("PSEUDONYM_KEY", REAL_KEY)
     settings = load_settings(_env_file=None)
     assert settings.sandbox_chat_ids == {12, -34}
     assert settings.is_sandbox_chat(12) and not settings.is_sandbox_chat(99)
@@ -41,3 +54,128 @@ def test_a_bad_setting_is_named_in_one_line(
         load_settings(_env_file=None)
     message = str(caught.value)
     assert named in message and "\n" not in message
+
+
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+REAL_KEY = "k" * 32
+
+
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the .env file speaks: no setting from the environment running the tests."""
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def _env_example_copy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The README's first steps: `cp .env.example .env` and set TELEGRAM_BOT_TOKEN."""
+    _clean_environment(monkeypatch)
+    text = ENV_EXAMPLE.read_text().replace("TELEGRAM_BOT_TOKEN=\n", f"TELEGRAM_BOT_TOKEN={TOKEN}\n")
+    (tmp_path / ".env").write_text(text)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_env_example_as_copied_runs_on_the_sandbox(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _env_example_copy(monkeypatch, tmp_path)
+    settings = load_settings()
+    defaults = Settings(_env_file=None)
+    assert settings.telegram_bot_token is not None
+    assert settings.telegram_bot_token.get_secret_value() == TOKEN
+    assert settings.sandbox_only and settings.is_sandbox_chat(42)
+    # every value left empty in .env.example is its documented default
+    for name, value in dotenv_values(ENV_EXAMPLE).items():
+        if not value and name != "TELEGRAM_BOT_TOKEN":
+            field = name.lower()
+            assert getattr(settings, field) == getattr(defaults, field), name
+    assert settings.leyr_client_id is None and settings.leyr_client_secret is None
+    assert settings.pseudonym_key.get_secret_value() == SANDBOX_PSEUDONYM_KEY
+    assert settings.sandbox_chat_ids == frozenset()
+
+
+async def test_env_example_as_copied_opens_the_runtime(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _env_example_copy(monkeypatch, tmp_path)
+    settings = load_settings()
+    async with open_runtime(settings) as runtime:
+        assert runtime.leyr is None and runtime.agent is not None
+    assert (tmp_path / "cancelbot.sqlite3").exists()  # the documented default, in the work dir
+
+
+def _leyr(monkeypatch: pytest.MonkeyPatch, key: str | None) -> None:
+    _clean_environment(monkeypatch)
+    monkeypatch.setenv("LEYR_CLIENT_ID", "clinic-id")
+    monkeypatch.setenv("LEYR_CLIENT_SECRET", "clinic-secret")
+    monkeypatch.setenv("LEYR_EMR", "webdoc")
+    monkeypatch.setenv("LEYR_CARE_UNIT_ID", "cu")
+    if key is not None:
+        monkeypatch.setenv("PSEUDONYM_KEY", key)
+
+
+@pytest.mark.parametrize("key", [None, "", SANDBOX_PSEUDONYM_KEY, "short-but-not-empty"])
+def test_leyr_credentials_need_a_real_pseudonym_key(
+    monkeypatch: pytest.MonkeyPatch, key: str | None
+) -> None:
+    _leyr(monkeypatch, key)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert "PSEUDONYM_KEY" in message and "\n" not in message
+
+
+def test_leyr_credentials_with_a_real_pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    _leyr(monkeypatch, REAL_KEY)
+    settings = load_settings(_env_file=None)
+    assert not settings.sandbox_only
+    assert settings.pseudonym_key.get_secret_value() == REAL_KEY
+
+
+def test_the_emulators_public_credentials_keep_the_sandbox_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Leyr served by the emulator (tests, the benchmark) holds only made-up patients."""
+    _clean_environment(monkeypatch)
+    settings = load_settings(
+        _env_file=None,
+        leyr_base_url="http://127.0.0.1:8765/api",
+        leyr_client_id=SANDBOX_CLIENT_ID,
+        leyr_client_secret=SANDBOX_CLIENT_SECRET,
+        leyr_emr="sandbox",
+        leyr_care_unit_id="cu-sandbox-1",
+    )
+    assert not settings.sandbox_only
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LEYR_PATIENT_ID_TYPE", "nhs"),
+        ("CLINIC_REGION", "XX"),
+        ("LEYR_BASE_URL", "notaurl"),
+        ("LEYR_BASE_URL", "ftp://api.leyr.io/api"),
+        ("DATABASE_URL", "mysql://x"),
+        ("DATABASE_URL", "postgresql://user:pw@db/bot"),  # no async driver
+    ],
+)
+def test_an_invalid_value_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    _clean_environment(monkeypatch)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert name in message and "\n" not in message
+    assert "pw" not in message
+
+
+def test_valid_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
+    _clean_environment(monkeypatch)
+    monkeypatch.setenv("CLINIC_REGION", "no")
+    monkeypatch.setenv("LEYR_PATIENT_ID_TYPE", "no_personal_number")
+    monkeypatch.setenv("LEYR_BASE_URL", "http://127.0.0.1:8765/api/")
+    settings = load_settings(_env_file=None)
+    assert settings.clinic_region == "NO"
+    assert settings.leyr_base_url == "http://127.0.0.1:8765/api"
+    assert dialog_config(settings).id_kind == "no_personal_number"
