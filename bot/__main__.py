@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         help="default: DATABASE_URL from the environment, else a fresh SQLite file",
     )
     bench.add_argument(
-        "--concurrency", type=int, help="updates at work at once (default: one per patient)"
+        "--concurrency", type=int, help="updates at work at once (default: the service's own)"
     )
     bench.add_argument("--sample", type=int, default=200, help="patients in the sequential pass")
     bench.add_argument(
@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "chat":
         from bot.console import chat
 
-        asyncio.run(chat(settings))
+        try:
+            asyncio.run(chat(settings))
+        except ConfigError as error:  # e.g. the database cannot be opened
+            print(f"configuration error: {error}", file=sys.stderr)
+            return 2
     elif args.command == "run":
         from bot.telegram.service import run
 

@@ -15,6 +15,7 @@ QUIET = (
     "uvicorn.access",
     "aiosqlite",
     "asyncio",
+    "alembic",  # at INFO, a line per plugin and migration at every start
 )
 
 

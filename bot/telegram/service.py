@@ -1,8 +1,9 @@
 """`python -m bot run`: the Telegram long-polling service.
 
 Start: the Telegram settings are checked first (one clear line naming a missing or invalid one),
-then the application is initialized (getMe), the runtime (storage, Leyr clients, sandbox)
-opened, the wake-ups of dialogs waiting for an SMS code set again (a code's expiry is announced
+then the runtime (storage, Leyr clients, sandbox) opened (a database that cannot be opened is one
+line naming DATABASE_URL, before any call to Telegram), the application initialized (getMe), the
+wake-ups of dialogs waiting for an SMS code set again (a code's expiry is announced
 even across a restart), the command menus registered, any webhook removed (keeping its pending
 updates), and `AckingPoller` polls with `ALLOWED_UPDATES` named. Updates that arrived while the
 bot was down are handled; so are those fetched but not finished before a crash: the poller
@@ -109,9 +110,9 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
     """Run until `stop` is set (or the poller gives up on an invalid token), then drain."""
     application, poller, settings = service.application, service.poller, service.settings
     async with AsyncExitStack() as resources:
+        runtime = await resources.enter_async_context(open_runtime(settings))
         await application.initialize()
         resources.push_async_callback(application.shutdown)
-        runtime = await resources.enter_async_context(open_runtime(settings))
         service.adapter.attach(runtime.engine, runtime.agent)
         if service.adapter.scheduler is not None:
             for chat_id, when in await runtime.engine.wake_ups():
@@ -160,6 +161,9 @@ def run(settings: Settings) -> int:
     _quiet_telegram_logs()
     try:
         asyncio.run(_main(service))
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
     except InvalidToken:
         print(
             "configuration error: invalid setting TELEGRAM_BOT_TOKEN: refused by the Bot API at "
