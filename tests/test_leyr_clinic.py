@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 import respx
 
@@ -85,11 +86,89 @@ async def test_single_uses_one_patch_and_several_one_bulk_patch(clinic: LeyrClin
     assert single.call_count == 1 and bulk.call_count == 1
 
 
+def item(appointment_id: str, status: str) -> dict[str, object]:
+    return {**APPOINTMENT, "id": appointment_id, "status": status}
+
+
+TWO = ["a-1", "a-2"]
+THREE = ["a-1", "a-2", "a-3"]
+
+
+@pytest.mark.parametrize(
+    ("requested", "answer", "expected"),
+    [
+        pytest.param(  # one-step, answered out of order: paired by id, not by position
+            TWO,
+            [item("a-2", "cancelled"), item("a-1", "completed")],
+            [("a-1", "a-1", "completed"), ("a-2", "a-2", "cancelled")],
+            id="same-ids-any-order",
+        ),
+        pytest.param(  # two-step: new ids, as many as requested: paired by position
+            TWO,
+            [item("n-1", "awaiting_confirmation"), item("n-2", "awaiting_confirmation")],
+            [("a-1", "n-1", "awaiting_confirmation"), ("a-2", "n-2", "awaiting_confirmation")],
+            id="new-ids-by-position",
+        ),
+        pytest.param(  # a not-cancellable one keeps its id; the rest pair up by position
+            TWO,
+            [item("n-1", "awaiting_confirmation"), item("a-2", "completed")],
+            [("a-1", "n-1", "awaiting_confirmation"), ("a-2", "a-2", "completed")],
+            id="mixed",
+        ),
+        pytest.param(  # one new id for two unmatched ids: a guess, so both stay unknown
+            THREE,
+            [item("a-3", "cancelled"), item("n-9", "awaiting_confirmation")],
+            [("a-3", "a-3", "cancelled")],
+            id="new-ids-short",
+        ),
+        pytest.param(  # an extra item: the unmatched ones stay unknown
+            TWO,
+            [item("n-1", "cancelled"), item("n-2", "cancelled"), item("n-3", "cancelled")],
+            [],
+            id="too-many",
+        ),
+    ],
+)
 @respx.mock
-async def test_a_bulk_answer_of_the_wrong_length_is_unknown(clinic: LeyrClinic) -> None:
-    respx.patch(f"{UNIT}/appointments").respond(json=[APPOINTMENT])
+async def test_bulk_answers_are_matched_to_requested_ids(
+    clinic: LeyrClinic,
+    requested: list[str],
+    answer: list[dict[str, object]],
+    expected: list[tuple[str, str, str]],
+) -> None:
+    respx.patch(f"{UNIT}/appointments").respond(json=answer)
+    if not expected:  # nothing could be matched: the dialog re-reads at once
+        with pytest.raises(OutcomeUnknown):
+            await clinic.cancel(requested, None)
+        return
+    outcomes = await clinic.cancel(requested, None)
+    assert [(o.requested_id, o.id, o.status) for o in outcomes] == expected
+
+
+@respx.mock
+async def test_an_empty_bulk_answer_is_unknown(clinic: LeyrClinic) -> None:
+    respx.patch(f"{UNIT}/appointments").respond(json=[])
     with pytest.raises(OutcomeUnknown):
         await clinic.cancel(["a-1", "a-2"], None)
+
+
+@respx.mock
+async def test_transient_failures_carry_leyr_reference(clinic: LeyrClinic) -> None:
+    respx.patch(f"{UNIT}/appointments/a-1").respond(503, json=envelope("EMR_ERROR", "X", 503))
+    respx.get(f"{UNIT}/appointments").respond(429, json=envelope("UNKNOWN_ERROR", "Y", 429))
+    with pytest.raises(OutcomeUnknown) as unknown:
+        await clinic.cancel(["a-1"], None)
+    assert (unknown.value.reference, unknown.value.code) == (INSTANCE, "X")
+    with pytest.raises(ClinicUnavailable) as unavailable:
+        await clinic.list_appointments("p-1", *WINDOW)
+    assert (unavailable.value.reference, unavailable.value.code) == (INSTANCE, "Y")
+
+
+@respx.mock
+async def test_a_cancel_that_was_not_sent_is_unavailable(clinic: LeyrClinic) -> None:
+    respx.patch(f"{UNIT}/appointments/a-1").mock(side_effect=httpx.ConnectError("down"))
+    with pytest.raises(ClinicUnavailable):
+        await clinic.cancel(["a-1"], None)
 
 
 @pytest.mark.parametrize(

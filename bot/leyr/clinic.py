@@ -42,12 +42,15 @@ from dialogs.clinic import (
 log = logging.getLogger("bot.leyr")
 
 NAMES_TTL_SECONDS = 3600.0
-# [assumed] error codes (../shared/leyr-api.md): a wrong code is BAD_INPUT, an expired or
-# replaced pending id answers INVALID_APPOINTMENT_ID, an unknown patient INVALID_PATIENT_ID.
+# [assumed] error codes (../shared/leyr-api.md): a wrong or expired code is BAD_INPUT (the dialog
+# keeps its own code expiry, so it rarely sends an expired one); a pending id that is no longer
+# known (replaced by a new code, or already confirmed) INVALID_APPOINTMENT_ID; an unknown
+# patient INVALID_PATIENT_ID.
 WRONG_CODE = "BAD_INPUT"
 PENDING_GONE = "INVALID_APPOINTMENT_ID"
 UNKNOWN_PATIENT = "INVALID_PATIENT_ID"
 NOT_SUPPORTED = "NOT_SUPPORTED"
+BULK_MISMATCH = "BULK_ANSWER_MISMATCH"  # our own code: no answer item could be matched
 
 
 class LeyrClinic:
@@ -102,12 +105,10 @@ class LeyrClinic:
                 answered = await self._client.cancel_appointments(ids, comment)
         except LeyrError as error:
             raise _translate(error) from None
-        if len(answered) != len(ids):
-            raise OutcomeUnknown(None, "BULK_ANSWER_MISMATCH")
-        return [
-            CancelOutcome(requested, a.id, a.status)
-            for requested, a in zip(ids, answered, strict=True)
-        ]
+        outcomes = _match(ids, answered)
+        if not outcomes:
+            raise OutcomeUnknown(None, BULK_MISMATCH)
+        return outcomes
 
     async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
         try:
@@ -123,6 +124,26 @@ class LeyrClinic:
             people = {r.id: r.name or "" for r in await self._client.list_resources()}
             self._names = (now, units, people)
         return self._names[1], self._names[2]
+
+
+def _match(requested: list[str], answered: list[LeyrAppointment]) -> list[CancelOutcome]:
+    """Pair the answer's items with the ids we sent, in request order. An id left out has an
+    unknown outcome: the dialog then says so and re-reads before writing again."""
+    wanted = set(requested)
+    by_id = {a.id: a for a in answered if a.id in wanted}  # one-step, or not cancellable: same id
+    rest_ids = [r for r in requested if r not in by_id]
+    rest = [a for a in answered if a.id not in wanted]
+    paired = dict(by_id)
+    if len(rest) == len(rest_ids):
+        # A two-step item carries a new id that names no requested id. Leyr answers one item per
+        # id [assumed: in request order], so the remaining items are paired by position, but only
+        # when exactly as many remain as ids: a surplus or shortfall makes any pairing a guess.
+        paired.update(zip(rest_ids, rest, strict=True))
+    elif rest_ids:
+        log.warning(
+            "bulk cancel answer unmatched: %s ids left, %s items left", len(rest_ids), len(rest)
+        )
+    return [CancelOutcome(r, paired[r].id, paired[r].status) for r in requested if r in paired]
 
 
 def _appointment(a: LeyrAppointment, units: dict[str, str], people: dict[str, str]) -> Appointment:
