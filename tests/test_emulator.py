@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot.leyr.client import LeyrClient
+from bot.leyr.clinic import LeyrClinic
 from bot.leyr.errors import (
     LeyrBadRequest,
     LeyrEmrError,
@@ -19,10 +20,12 @@ from bot.leyr.errors import (
     LeyrUnauthorized,
     LeyrUnavailable,
 )
+from bot.sandbox.ehr import CODE_LIFETIME
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import Fault
 from bot.sandbox.server import make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from dialogs.clinic import CodeRejected, PendingGone
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 MAIN = "191212121212"
@@ -147,8 +150,24 @@ async def test_two_step_expired_code(emulator: Emulator, leyr: LeyrClient, clock
     clock.now += timedelta(minutes=11)
     with pytest.raises(LeyrBadRequest) as caught:
         await leyr.confirm_cancellation(pending.id, emulator.outbox()[0].code)
-    assert caught.value.has("INVALID_APPOINTMENT_ID")
+    assert caught.value.has("BAD_INPUT")  # leyr-api.md: wrong or expired codes are BAD_INPUT
     assert emulator.appointment("sandbox", target).status == "booked"  # type: ignore[union-attr]
+
+
+async def test_clinic_over_the_emulator_expired_then_replaced_code(
+    emulator: Emulator, leyr: LeyrClient, clock: Clock
+) -> None:
+    clinic = LeyrClinic(leyr)
+    target = (await booked(leyr))[0]
+    [first] = await clinic.cancel([target], None)
+    clock.now += CODE_LIFETIME
+    with pytest.raises(CodeRejected):  # expired: BAD_INPUT, like a wrong code
+        await clinic.confirm(first.id, emulator.outbox()[0].code)
+    [second] = await clinic.cancel([target], None)
+    with pytest.raises(PendingGone):  # replaced by the new code: the old id is unknown
+        await clinic.confirm(first.id, emulator.outbox()[0].code)
+    done = await clinic.confirm(second.id, emulator.outbox()[1].code)
+    assert (done.requested_id, done.status) == (second.id, "cancelled")
 
 
 async def test_resend_replaces_the_pending_id(emulator: Emulator, leyr: LeyrClient) -> None:

@@ -336,7 +336,7 @@ async def test_two_step_cancel_with_right_code(
     assert (sms.appointment_id, sms.pending_id, sms.phone) == ("a-002", pending.id, MAIN_PHONE)
     assert len(sms.code) == 6
     assert sms.code.isdigit()
-    assert sms.text == f"Your code to cancel your appointment: {sms.code}"
+    assert sms.text == f"Your code to cancel your appointment on 5 Mar at 09:00: {sms.code}"
 
     listed = {a.id: a.status for a in await listing(client)}
     assert listed["a-002"] == "booked"
@@ -376,11 +376,18 @@ async def test_two_step_code_expires(
     pending_id = (await cancel(client, "a-002")).json()["id"]
     [sms] = emulator.outbox()
     clock.now += timedelta(minutes=10, seconds=1)
-    r = await confirm(client, pending_id, sms.code)
-    assert r.status_code == 400
-    assert error_code(r) == "INVALID_APPOINTMENT_ID"
+    for _ in range(2):  # leyr-api.md: a wrong or expired code is 400 BAD_REQUEST, BAD_INPUT
+        r = await confirm(client, pending_id, sms.code)
+        assert r.status_code == 400
+        assert r.json()["code"] == "BAD_REQUEST"
+        assert error_code(r) == "BAD_INPUT"
     assert emulator.appointment("sandbox", "a-002").status == "booked"  # type: ignore[union-attr]
     assert pending_id not in {a.id for a in await listing(client)}
+    again = (await cancel(client, "a-002")).json()["id"]  # a new code replaces the expired one
+    assert error_code(await confirm(client, pending_id, sms.code)) == "INVALID_APPOINTMENT_ID"
+    assert (await confirm(client, again, emulator.outbox()[-1].code)).json()["status"] == (
+        "cancelled"
+    )
 
 
 async def test_two_step_resend_invalidates_old_pending(
@@ -432,6 +439,10 @@ async def test_bulk_mixed_outcomes_two_step(client: httpx.AsyncClient, emulator:
     sent = emulator.outbox()
     assert [s.appointment_id for s in sent] == ["a-002", "a-003"]
     assert sent[0].code != sent[1].code or sent[0].pending_id != sent[1].pending_id
+    assert [s.text for s in sent] == [  # each SMS names its own appointment (Stockholm time)
+        f"Your code to cancel your appointment on 5 Mar at 09:00: {sent[0].code}",
+        f"Your code to cancel your appointment on 10 Mar at 14:00: {sent[1].code}",
+    ]
     for item, sms in zip([got[0], got[2]], sent, strict=True):
         assert (await confirm(client, item.id, sms.code)).json()["status"] == "cancelled"
     assert emulator.appointment("sandbox", "a-003").status == "cancelled"  # type: ignore[union-attr]
@@ -465,6 +476,84 @@ async def test_bulk_unknown_id_applies_nothing(
     )
     assert error_code(r) == "MAX_ITEMS_EXCEEDED"
     assert emulator.appointment("sandbox", "a-001").status == "booked"  # type: ignore[union-attr]
+
+
+# --- creating patients ---------------------------------------------------------------------------
+
+NEW_PATIENT = {
+    "first_name": "Erik",
+    "last_name": "Nyberg",
+    "external_id": "199001012380",
+    "phones": ["+46705550101"],
+    "emails": ["erik@example.org"],
+}
+
+
+async def test_create_patient_is_idempotent_by_external_id(
+    client: httpx.AsyncClient, emulator: Emulator
+) -> None:
+    r = await client.post(f"{UNIT}/patients", json=NEW_PATIENT)
+    assert r.status_code == 200, r.text
+    created = Patient.model_validate(r.json())
+    assert (created.first_name, created.last_name, created.care_unit_id) == (
+        "Erik",
+        "Nyberg",
+        SANDBOX_CARE_UNIT,
+    )
+    assert (created.phones, created.emails) == (["+46705550101"], ["erik@example.org"])
+    assert created.id == created.emr_id and created.id not in {p["emr_id"] for p in PATIENTS}
+    found = await client.get(f"{UNIT}/patients/se_personal_number:199001012380")
+    assert Patient.model_validate(found.json()) == created
+    again = await client.post(f"{UNIT}/patients", json={**NEW_PATIENT, "first_name": "Other"})
+    assert Patient.model_validate(again.json()) == created
+    existing = await client.post(
+        f"{UNIT}/patients", json={**NEW_PATIENT, "external_id": "191212121212"}
+    )
+    assert existing.json()["id"] == "p-1001"
+    searched = await client.get(f"{UNIT}/patients", params={"last_name": "Nyberg"})
+    assert [p["id"] for p in searched.json()] == [created.id]
+    other_ehr = f"/emrs/webdoc/care-units/{SANDBOX_CARE_UNIT}/patients/{created.id}"
+    assert error_code(await client.get(other_ehr)) == "INVALID_PATIENT_ID"
+    assert emulator.operations["create_patient"] == 3
+    emulator.reset()
+    gone = await client.get(f"{UNIT}/patients/{created.id}")
+    assert error_code(gone) == "INVALID_PATIENT_ID"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({**NEW_PATIENT, "first_name": ""}, "MISSING_REQUIRED_FIELD"),
+        ({k: v for k, v in NEW_PATIENT.items() if k != "external_id"}, "MISSING_REQUIRED_FIELD"),
+        ({**NEW_PATIENT, "last_name": 7}, "BAD_INPUT"),
+        ({**NEW_PATIENT, "phones": ["070-555 01 01"]}, "BAD_INPUT"),
+        ({**NEW_PATIENT, "phones": "+46705550101"}, "BAD_INPUT"),
+        ({**NEW_PATIENT, "emails": ["nobody"]}, "BAD_INPUT"),
+        ([NEW_PATIENT], "BAD_INPUT"),
+    ],
+)
+async def test_create_patient_validation_is_400(
+    client: httpx.AsyncClient, body: Any, expected: str
+) -> None:
+    r = await client.post(f"{UNIT}/patients", json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "BAD_REQUEST"
+    assert error_code(r) == expected
+    found = await client.get(f"{UNIT}/patients/se_personal_number:199001012380")
+    assert error_code(found) == "INVALID_PATIENT_ID"
+
+
+async def test_unknown_route_or_method_envelope_matches_the_status(
+    client: httpx.AsyncClient,
+) -> None:
+    for r, status, code in (
+        (await client.get("/emrs/sandbox/nowhere"), 404, "NOT_FOUND"),
+        (await client.delete(f"{UNIT}/appointments/a-002"), 405, "METHOD_NOT_ALLOWED"),
+    ):
+        body = ErrorEnvelope.model_validate(r.json())
+        assert (r.status_code, body.status, body.code) == (status, status, code)
+        assert body.type == f"https://docs.leyr.io/api/error-handling/{code.lower()}"
+        assert body.instance
 
 
 # --- controls ---------------------------------------------------------------------------------

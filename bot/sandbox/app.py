@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.leyr.models import ErrorEnvelope, ErrorItem
 from bot.sandbox import seed
-from bot.sandbox.ehr import MAX_BULK, ApiError, Ehr
+from bot.sandbox.ehr import E164, MAX_BULK, ApiError, Ehr
 from bot.sandbox.faults import ALL_KINDS, NETWORK_KINDS, Fault, SimulatedNetworkFault
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ TITLES = {
     "BAD_REQUEST": "Request validation failed",
     "UNAUTHORIZED": "Unauthorized",
     "EMR_ERROR": "EMR error",
+    "NOT_FOUND": "No such endpoint",
+    "METHOD_NOT_ALLOWED": "Method not allowed",
 }
 
 
@@ -121,6 +123,32 @@ def _comment(body: dict[str, Any]) -> str | None:
     return comment
 
 
+def _name(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None or value == "":
+        raise ApiError("MISSING_REQUIRED_FIELD", f"{key} is required")
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError("BAD_INPUT", f"{key} must be a non-empty string")
+    return value.strip()
+
+
+def _strings(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ApiError("BAD_INPUT", f"{key} must be a list of strings")
+    return value
+
+
+def _new_patient(body: dict[str, Any]) -> tuple[str, str, str, list[str], list[str]]:
+    first, last, external = (_name(body, k) for k in ("first_name", "last_name", "external_id"))
+    phones, emails = _strings(body, "phones"), _strings(body, "emails")
+    if not all(E164.fullmatch(p) for p in phones):
+        raise ApiError("BAD_INPUT", "phones must be E.164, e.g. +46701234567")
+    if not all("@" in e for e in emails):
+        raise ApiError("BAD_INPUT", "emails must be e-mail addresses")
+    return first, last, external, phones, emails
+
+
 def _status_cancelled(body: dict[str, Any]) -> None:
     if "status" not in body:
         raise ApiError("MISSING_REQUIRED_FIELD", "status is required")
@@ -202,6 +230,11 @@ def build_app(emulator: Emulator) -> SignalLayer:
         emulator.operations["search"] += 1
         q = request.query_params
         return ehr(request).search(q.get("first_name"), q.get("last_name"))
+
+    async def create_patient(request: Request) -> Any:
+        emulator.operations["create_patient"] += 1
+        target = ehr(request)
+        return target.create_patient(*_new_patient(await _body(request)))
 
     async def appointments(request: Request) -> Any:
         emulator.operations["list"] += 1
@@ -328,6 +361,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         Route("/api/emrs/{emr}/care-units", api(care_units), methods=["GET"]),
         Route(f"{unit}/resources", api(resources), methods=["GET"]),
         Route(f"{unit}/patients", api(patients), methods=["GET"]),
+        Route(f"{unit}/patients", api(create_patient), methods=["POST"]),
         Route(f"{unit}/patients/{{patient_id}}", api(patient), methods=["GET"]),
         Route(f"{unit}/appointments", api(appointments), methods=["GET"]),
         Route(f"{unit}/appointments", api(patch_bulk), methods=["PATCH"]),
@@ -343,10 +377,12 @@ def build_app(emulator: Emulator) -> SignalLayer:
     ]
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return envelope(ApiError("NOT_SUPPORTED", "no such endpoint", status=404))
+        return envelope(ApiError("NOT_SUPPORTED", "no such endpoint", code="NOT_FOUND", status=404))
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return envelope(ApiError("NOT_SUPPORTED", "method not allowed", status=405))
+        return envelope(
+            ApiError("NOT_SUPPORTED", "method not allowed", code="METHOD_NOT_ALLOWED", status=405)
+        )
 
     starlette = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
     return SignalLayer(starlette)

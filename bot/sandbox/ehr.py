@@ -8,6 +8,7 @@ error envelope.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -29,6 +30,8 @@ CODE_LIFETIME = timedelta(minutes=10)
 MAX_BULK = 10
 MAX_COMMENT = 500
 ID_TYPES = {"emr_id", "se_personal_number", "no_personal_number", "nhs_number"}
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 LOOKUP_TYPES = {"emr_id", "se_personal_number"}
 Cancellation = Literal["one_step", "two_step"]
 
@@ -85,8 +88,10 @@ class Ehr:
     outbox: list[Sms]
     appointments: dict[str, Record] = field(default_factory=dict)
     pending: dict[str, Pending] = field(default_factory=dict)
+    expired: dict[str, str] = field(default_factory=dict)  # pending id -> original id
     cancel_calls: dict[str, int] = field(default_factory=dict)
     patients: Directory = field(default_factory=directory)
+    own_patients: bool = False  # False: `patients` is shared with the other EHRs, copy first
 
     def patient(self, typed_id: str) -> dict[str, Any]:
         id_type, _, value = typed_id.partition(":") if ":" in typed_id else ("", "", typed_id)
@@ -100,6 +105,39 @@ class Ehr:
         if found is None:
             raise ApiError("INVALID_PATIENT_ID", "no such patient")
         return patient_json(found)
+
+    def create_patient(
+        self,
+        first_name: str,
+        last_name: str,
+        external_id: str,
+        phones: list[str],
+        emails: list[str],
+    ) -> dict[str, Any]:
+        """Idempotent by `external_id` (the national id): an existing patient comes back as is."""
+        found = self.patients.by_personal_number.get(external_id)
+        if found is not None:
+            return patient_json(found)
+        if not self.own_patients:
+            self.patients = Directory(
+                dict(self.patients.by_emr_id), dict(self.patients.by_personal_number)
+            )
+            self.own_patients = True
+        number = len(self.patients.by_emr_id) + 1
+        while f"p-n{number}" in self.patients.by_emr_id:
+            number += 1
+        person: dict[str, Any] = {
+            "emr_id": f"p-n{number}",
+            "pn": external_id,
+            "first": first_name,
+            "last": last_name,
+            "phones": list(phones),
+            "emails": list(emails),
+            "label": f"Created patient {number}",
+        }
+        self.patients.by_emr_id[person["emr_id"]] = person
+        self.patients.by_personal_number[external_id] = person
+        return patient_json(person)
 
     def search(self, first_name: str | None, last_name: str | None) -> list[dict[str, Any]]:
         return [
@@ -165,6 +203,8 @@ class Ehr:
         for old in [k for k, p in self.pending.items() if p.original_id == record.id]:
             del self.pending[old]
             self.appointments.pop(old, None)
+        for old in [k for k, original in self.expired.items() if original == record.id]:
+            del self.expired[old]  # replaced: from now on unknown, not merely expired
         new_id = f"c-{self.rng.randrange(16**8):08x}"
         while new_id in self.appointments:
             new_id = f"c-{self.rng.randrange(16**8):08x}"
@@ -173,13 +213,15 @@ class Ehr:
         pending = replace(record, id=new_id, status="awaiting_confirmation", comment=comment)
         self.appointments[new_id] = pending
         phones = self.patients.by_emr_id[record.patient_id]["phones"]
-        text = f"Your code to cancel your appointment: {code}"
+        text = f"Your code to cancel your appointment on {_when(record.start)}: {code}"
         self.outbox.append(Sms(phones[0], record.id, new_id, code, text, self.now()))
         return pending.json()
 
     def confirm(self, pending_id: str, code: str) -> dict[str, Any]:
         self._expire()
         pending = self.pending.get(pending_id)
+        if pending is None and pending_id in self.expired:
+            raise ApiError("BAD_INPUT", "the confirmation code has expired")
         if pending is None:
             raise ApiError("INVALID_APPOINTMENT_ID", "no pending cancellation with this id")
         if code.strip() != pending.code:
@@ -195,12 +237,19 @@ class Ehr:
     def _expire(self) -> None:
         now = self.now()
         for pending_id in [k for k, p in self.pending.items() if p.expires_at <= now]:
-            del self.pending[pending_id]
+            self.expired[pending_id] = self.pending.pop(pending_id).original_id
             self.appointments.pop(pending_id, None)
+
+
+def _when(start: datetime) -> str:
+    """'28 Nov at 09:00' in Stockholm time, the same in every locale."""
+    local = start.astimezone(ZONE)
+    return f"{local.day} {MONTHS[local.month - 1]} at {local:%H:%M}"
 
 
 __all__ = [
     "CODE_LIFETIME",
+    "E164",
     "MAX_BULK",
     "MAX_COMMENT",
     "PATIENTS",

@@ -233,7 +233,7 @@ def patient_json(p: dict[str, Any]) -> dict[str, Any]:
         last_name=p["last"],
         care_unit_id=SANDBOX_CARE_UNIT,
         phones=list(p["phones"]),
-        emails=[],
+        emails=list(p.get("emails", [])),
     ).model_dump(mode="json")
 
 
