@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
+from telegram import CallbackQuery
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
@@ -122,6 +123,31 @@ async def test_button_is_answered_at_once_while_the_chat_is_busy() -> None:
         await h.drained()
     assert engine.finished == ["/start", "slow", "button:1:ok"]
     assert h.api.sent("answerCallbackQuery") == [{"callback_query_id": query_id}]
+
+
+async def test_stop_awaits_a_button_answer_still_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The early answer is the application's task: `Application.stop()` waits for it."""
+    engine = ScriptedEngine()
+    release = asyncio.Event()
+    answered: list[str] = []
+
+    async def slow_answer(query: CallbackQuery) -> None:
+        await release.wait()
+        answered.append(query.id)
+
+    async with running(engine) as h:
+        await h.send(h.api.user_text(A, "/start"))
+        press = h.update(h.api.user_press(A, h.api.last(A).message_id, "1:ok"))
+        assert press.callback_query is not None
+        monkeypatch.setattr(h.adapter, "_answer", slow_answer)
+        h.adapter.arrival(press)  # as the update processor does when the press arrives
+        stopping = asyncio.create_task(h.app.stop())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not stopping.done()  # held by the answer
+        release.set()
+        await asyncio.wait_for(stopping, 5)
+    assert answered == [press.callback_query.id]
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -359,6 +385,16 @@ async def test_groups_channels_and_edits_do_not_reach_the_dialog() -> None:
     assert reply["chat_id"] == -500
     assert "private chat" in reply["text"] and "@cancel_test_bot" in reply["text"]
     assert set(ALLOWED_UPDATES) == {"message", "callback_query"}
+
+
+async def test_group_commands_for_other_bots_are_ignored() -> None:
+    engine = ScriptedEngine()
+    async with running(engine) as h:
+        await h.send(h.api.group_text(-500, A, "/start@other_bot"))
+        await h.send(h.api.group_text(-500, A, "/help@Cancel_Test_Bot"))
+        await h.send(h.api.group_text(-500, A, "/help"))
+    assert engine.seen == []
+    assert [reply["chat_id"] for reply in h.api.sent("sendMessage")] == [-500, -500]
 
 
 def test_command_parts() -> None:

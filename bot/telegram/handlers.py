@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from telegram import Bot, CallbackQuery, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -110,7 +110,7 @@ def _frames(error: BaseException) -> str:
 
 class TelegramAdapter:
     """The handlers of one application. `engine` and `agent` may be attached after construction
-    (the service opens the runtime in PTB's post_init)."""
+    (the service attaches them once it has opened the runtime)."""
 
     def __init__(
         self,
@@ -127,6 +127,7 @@ class TelegramAdapter:
         self._engine = engine
         self._agent = agent
         self._answering: dict[str, asyncio.Task[None]] = {}
+        self._application: AnyApplication | None = None
         self.scheduler: WakeScheduler | None = None
 
     def attach(self, engine: DialogEngine, agent: AgentTools | None) -> None:
@@ -149,15 +150,19 @@ class TelegramAdapter:
         application.add_handler(CallbackQueryHandler(self.on_button))
         application.add_handler(TypeHandler(ChatTick, self.on_tick))
         application.add_error_handler(self.on_error)
+        self._application = application
         self.scheduler = WakeScheduler(application.update_queue.put_nowait)
 
     def arrival(self, update: object) -> None:
         """Called by the update processor as an update arrives, before it waits for its chat:
-        a button press is answered now, whatever the chat is busy with."""
+        a button press is answered now, whatever the chat is busy with. The application tracks
+        the answer's task, so `Application.stop()` awaits it."""
         if isinstance(update, Update) and update.callback_query is not None:
             query = update.callback_query
-            if query.id not in self._answering:
-                self._answering[query.id] = asyncio.create_task(self._answer(query))
+            if query.id not in self._answering and self._application is not None:
+                self._answering[query.id] = self._application.create_task(
+                    self._answer(query), update=update
+                )
 
     async def _answer(self, query: CallbackQuery) -> None:
         try:
@@ -211,6 +216,10 @@ class TelegramAdapter:
         message = update.message
         if message is None or message.from_user is None:
             return
+        words = (message.text or "").split(maxsplit=1)
+        addressee = words[0].partition("@")[2] if words else ""
+        if addressee and addressee.lower() != (context.bot.username or "").lower():
+            return  # "/start@otherbot": another bot's command
         language = message.from_user.language_code
         await message.reply_text(text("private_only", language, bot=context.bot.username))
 
@@ -223,13 +232,6 @@ class TelegramAdapter:
         """Log what failed without personal data, and tell the patient something useful."""
         error = context.error
         if error is None:
-            return
-        if isinstance(error, Conflict):
-            log.error(
-                "another process is polling with this bot token (only one poller per token may "
-                "run): %s",
-                type(error).__name__,
-            )
             return
         chat_id, private, language = None, False, None
         update_id: int | None = None

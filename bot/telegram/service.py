@@ -12,7 +12,7 @@ confirms an update to the Bot API only once its effects are stored.
 Stop (SIGTERM, SIGINT):
 1. the poller stops fetching (an open long poll is abandoned);
 2. `Application.stop()` drains: every update already queued is handled and saved, and the
-   tasks made with `create_task` (e.g. a button press's early answer) are awaited;
+   tasks made with `Application.create_task` (e.g. a button press's early answer) are awaited;
 3. one last getUpdates confirms everything handled, so nothing is fetched again;
 4. the wake-up timers are cancelled (an expiry is noticed at the next message anyway), the
    application shut down and the runtime (database, Leyr) closed.
