@@ -12,6 +12,7 @@ import httpx
 import pytest
 from stdnum.se import personnummer
 
+from bot.bench.leyr_process import LISTENING, leyr_process
 from bot.leyr.models import Appointment, CareUnit, ErrorEnvelope, Patient, Resource
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import Fault
@@ -770,6 +771,16 @@ async def test_real_server_two_step_over_http() -> None:
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+async def test_the_cli_serves_the_emulator_until_terminated() -> None:
+    async with leyr_process(0) as leyr:  # `python -m bot sandbox --port 0` in its own process
+        assert LISTENING.fullmatch(f"listening on {leyr.base_url}")
+        r = await leyr.http.get("/emrs/sandbox/care-units")  # the helper sends both headers
+        assert r.status_code == 200, r.text
+        assert [CareUnit.model_validate(u).id for u in r.json()] == [SANDBOX_CARE_UNIT]
+        process = leyr.process
+    assert not process.is_running()
 
 
 def test_server_refuses_non_loopback() -> None:
