@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.leyr.models import ErrorEnvelope, ErrorItem
 from bot.sandbox import seed
-from bot.sandbox.ehr import E164, MAX_BULK, ApiError, Ehr
+from bot.sandbox.ehr import E164, MAX_BULK, MAX_COMMENT, ApiError, Ehr
 from bot.sandbox.faults import ALL_KINDS, NETWORK_KINDS, Fault, SimulatedNetworkFault
 
 if TYPE_CHECKING:
@@ -263,8 +263,8 @@ def build_app(emulator: Emulator) -> SignalLayer:
             return target.confirm(appointment_id, code)
         _status_cancelled(body)
         comment = _comment(body)
-        if comment is not None and len(comment) > 500:
-            raise ApiError("INVALID_COMMENT_LENGTH", "comment longer than 500 characters")
+        if comment is not None and len(comment) > MAX_COMMENT:
+            raise ApiError("INVALID_COMMENT_LENGTH", f"comment longer than {MAX_COMMENT}")
         emulator.cancel_patches[appointment_id] = emulator.cancel_patches.get(appointment_id, 0) + 1
         return target.cancel_one(appointment_id, comment)
 
