@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Outcome = Literal["cancelled", "not_cancelled", "unknown"]
-Blocked = Literal["deadline", "pending", "status"]
+Blocked = Literal["deadline", "status"]
 
 
 class _Model(BaseModel):
@@ -28,11 +28,15 @@ class Shown(_Model):
     practitioner: str
     resource_id: str | None = None
     blocked: Blocked | None = None
-    awaiting: bool = False  # a two-step cancellation of it waits for a code
+    pending_id: str | None = None  # the EHR lists a cancellation of it waiting for a code
 
     @property
     def cancellable(self) -> bool:
         return self.blocked is None
+
+    @property
+    def awaiting(self) -> bool:
+        return self.pending_id is not None
 
 
 class Pending(_Model):
@@ -43,6 +47,7 @@ class Pending(_Model):
     expires_at: AwareDatetime
     attempts_left: int
     dead: Literal["expired", "locked"] | None = None
+    resumed: bool = False  # taken up again from the list: its SMS was sent in an earlier step
 
 
 class Result(_Model):
@@ -62,8 +67,9 @@ class DialogContext(_Model):
     selected: list[str] = Field(default_factory=list)
     comment: str | None = None
     pending: list[Pending] = Field(default_factory=list)
+    parked: list[Pending] = Field(default_factory=list)  # set aside, still valid at the EHR
     results: list[Result] = Field(default_factory=list)
-    resends: dict[str, list[date]] = Field(default_factory=dict)
+    resends: dict[str, list[date]] = Field(default_factory=dict)  # days of each cancel PATCH
     identity_failures: list[AwareDatetime] = Field(default_factory=list)
     reread_needed: bool = False
     note: str | None = None  # a catalog key: the outcome when no cancellation was tried

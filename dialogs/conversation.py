@@ -8,13 +8,14 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dialogs import machine as m
 from dialogs.clinic import (
     Appointment,
     Clinic,
     ClinicError,
+    ClinicRefused,
     ClinicUnavailable,
     CodeRejected,
     NotSupported,
@@ -34,6 +35,8 @@ BOOKED = "booked"
 CANCELLED = "cancelled"
 AWAITING = "awaiting_confirmation"
 LANGUAGE_PREFIX = "L:"
+# Leyr error codes that say the EHR itself failed, not the request: trying again may work.
+RETRYABLE = frozenset({None, "EMR_ERROR", "UNKNOWN_ERROR"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +140,7 @@ class Conversation:
                 self._say("ask_contact")
                 self._flush(contact=self.t("share_button"))
             case m.IDENTIFY_NUMBER:
-                self._say("ask_number")
+                self._say("ask_number", format=self._id_format())
                 self._flush()
             case m.PICK_TEST_PATIENT:
                 await self._offer_test_patients()
@@ -156,6 +159,9 @@ class Conversation:
                 self._say("idle")
                 self._flush()
 
+    def _id_format(self) -> str:
+        return self.t(f"id_format_{self.config.id_kind}")
+
     def _language_menu(self) -> None:
         self._say("language_prompt")
         self._flush(
@@ -173,7 +179,7 @@ class Conversation:
 
     # -- commands -------------------------------------------------------------------------------
     async def _start(self) -> None:
-        self._abandon_pending()
+        self._abandon_pending("why_stopped")
         if self.ctx.patient_id:
             await self._load_list()
         elif self.services.directory is not None:
@@ -184,20 +190,37 @@ class Conversation:
             await self._prompt()
 
     async def _stop(self) -> None:
-        self._abandon_pending()
+        in_progress = self.state not in (m.IDLE, m.OUTCOME)
+        waiting = self.state == m.AWAITING_CODE
+        self._abandon_pending("why_stopped")
         self.ctx.selected, self.ctx.comment, self.ctx.multi = [], None, False
         await self.fire("stop")
-        summary = self._summary_lines()
-        self.ctx.results = []
+        summary = self._summary_lines() if waiting else []
         self._texts.extend(summary)
-        self._say("stopped")
+        if any(r.outcome != "cancelled" for r in self.ctx.results) and summary:
+            values = {"clinic": self.config.clinic_name, "phone": self.config.clinic_phone}
+            self._say("outcome_call", **values)
+        self.ctx.results = []
+        self._say("stopped" if summary else "stopped_nothing" if in_progress else "stopped_idle")
         self._flush()
 
-    def _abandon_pending(self) -> None:
+    def _abandon_pending(self, reason: str) -> None:
+        """Stop waiting for codes. The EHR keeps each pending cancellation until its code
+        expires, so it is parked: the list offers to take it up again, tries and all."""
         for pending in self.ctx.pending:
-            self._result(pending.original_id, "not_cancelled", "why_stopped")
+            self._result(pending.original_id, "not_cancelled", reason)
             self._audit(pending.original_id, "abandoned", new_id=pending.new_id)
+            self._park(pending)
         self.ctx.pending = []
+
+    def _park(self, pending: Pending) -> None:
+        others = [p for p in self.ctx.parked if p.original_id != pending.original_id]
+        self.ctx.parked = [*others, pending]
+
+    def _unpark(self, original_id: str) -> Pending | None:
+        found = next((p for p in self.ctx.parked if p.original_id == original_id), None)
+        self.ctx.parked = [p for p in self.ctx.parked if p.original_id != original_id]
+        return found
 
     # -- input dispatch -------------------------------------------------------------------------
     async def _button(self, data: str) -> None:
@@ -276,7 +299,7 @@ class Conversation:
             return
         number = personal_number(text, self.config.id_kind)
         if number is None:
-            self._say("number_invalid")
+            self._say("number_invalid", format=self._id_format())
             self._flush()
             return
         self.out.delete_user_message = True
@@ -285,10 +308,14 @@ class Conversation:
         except PatientNotFound:
             record = None
         except NotSupported as error:
-            await self._conclude_with("not_supported", error)
+            await self._conclude_with("not_supported_identify", error)
             return
         except ClinicError as error:
-            self._say("unavailable")
+            self._say(
+                "identity_error" if isinstance(error, ClinicRefused) else "unavailable",
+                clinic=self.config.clinic_name,
+                phone=self.config.clinic_phone,
+            )
             self._reference(error)
             self._flush()
             return
@@ -326,7 +353,7 @@ class Conversation:
         try:
             record = await self.services.clinic.find_patient(patients[index].personal_number)
         except ClinicError as error:
-            await self._conclude_with("unavailable", error, retry=True)
+            await self._conclude_with(_failure_key(error), error, retry=True)
             return True
         await self._link(record.patient_id)
         return True
@@ -335,26 +362,27 @@ class Conversation:
     async def _load_list(self) -> None:
         assert self.ctx.patient_id is not None
         self.ctx.results, self.ctx.selected, self.ctx.multi = [], [], False
+        self.ctx.comment = None
         try:
             appointments = await self.services.clinic.list_appointments(
                 self.ctx.patient_id, self.now, self.now + self.config.horizon
             )
         except NotSupported as error:
-            await self._conclude_with("not_supported", error)
+            await self._conclude_with("not_supported_list", error)
             return
         except ClinicError as error:
-            await self._conclude_with("unavailable", error, retry=True)
+            await self._conclude_with(_failure_key(error), error, retry=True)
             return
         self.ctx.reread_needed = False
         self.ctx.appointments = self._shown(appointments)
         if not self.ctx.appointments:
-            await self._conclude_with("no_appointments", None, retry=True)
+            await self._conclude_with("no_appointments", None)
             return
         await self.fire("show_list")
         await self._prompt()
 
     def _shown(self, appointments: list[Appointment]) -> list[Shown]:
-        pending = {(a.start, a.resource_id) for a in appointments if a.status == AWAITING}
+        pending = {(a.start, a.resource_id): a.id for a in appointments if a.status == AWAITING}
         shown = []
         for a in sorted(appointments, key=lambda a: a.start):
             if a.status in (CANCELLED, AWAITING) or a.start <= self.now:
@@ -373,7 +401,7 @@ class Conversation:
                     practitioner=a.practitioner,
                     resource_id=a.resource_id,
                     blocked=blocked,
-                    awaiting=(a.start, a.resource_id) in pending,
+                    pending_id=pending.get((a.start, a.resource_id)),
                 )
             )
         return shown
@@ -393,7 +421,11 @@ class Conversation:
             self._say("list_status_note")
         if any(a.awaiting for a in self.ctx.appointments):
             self._say("list_pending_note")
-        choosable = [(i, a) for i, a in enumerate(self.ctx.appointments) if a.cancellable]
+        choosable = [
+            (i, a)
+            for i, a in enumerate(self.ctx.appointments)
+            if a.cancellable and not (self.ctx.multi and a.awaiting)
+        ]
         if not choosable:
             self._say(
                 "none_cancellable", clinic=self.config.clinic_name, phone=self.config.clinic_phone
@@ -404,11 +436,15 @@ class Conversation:
         rows: list[list[tuple[str, str]]] = []
         for i, a in choosable:
             tick = ("☑️ " if a.id in self.ctx.selected else "⬜ ") if self.ctx.multi else ""
-            rows.append([(f"a{i}", f"{tick}{i + 1}. {self._short(a)}")])
+            wait = " ⏳" if a.awaiting else ""
+            rows.append([(f"a{i}", f"{tick}{i + 1}. {self._short(a)}{wait}")])
         if self.ctx.multi:
             count = len(self.ctx.selected)
             rows.append(
-                [("c", self.t("btn_continue", count=count)), ("1", self.t("btn_one_at_a_time"))]
+                [
+                    ("c", self.t.plural("btn_continue", count)),
+                    ("1", self.t("btn_one_at_a_time")),
+                ]
             )
         elif len(choosable) > 1:
             rows.append([("m", self.t("btn_several"))])
@@ -441,7 +477,13 @@ class Conversation:
             index = _index(code[1:], len(self.ctx.appointments))
             if index is None or not self.ctx.appointments[index].cancellable:
                 return False
-            chosen = self.ctx.appointments[index].id
+            shown = self.ctx.appointments[index]
+            chosen = shown.id
+            if shown.pending_id is not None:
+                if self.ctx.multi:
+                    return False
+                await self._resume(shown.id, shown.pending_id)
+                return True
             if not self.ctx.multi:
                 self.ctx.selected = [chosen]
                 await self.fire("pick")
@@ -506,7 +548,11 @@ class Conversation:
 
     # -- cancel ---------------------------------------------------------------------------------
     async def _cancel(self, ids: list[str]) -> None:
-        targets = [i for i in ids if (s := self.ctx.shown(i)) is not None and s.cancellable]
+        targets = [
+            i
+            for i in ids
+            if (s := self.ctx.shown(i)) is not None and s.cancellable and not s.awaiting
+        ]
         if not targets:
             await self._load_list()
             return
@@ -516,6 +562,14 @@ class Conversation:
                 await self._after_cancel()
                 return
             targets = remaining
+        for target in targets:  # any cancel may text a code: all count against one daily cap
+            if not self._may_text(target):
+                self._result(target, "not_cancelled", "why_code_limit")
+        targets = [t for t in targets if self._may_text(t)]
+        if not targets:
+            await self._after_cancel()
+            return
+        self._count_texts(targets)
         await self._guard_write()
         try:
             outcomes = await self.services.clinic.cancel(targets, self.ctx.comment)
@@ -524,14 +578,15 @@ class Conversation:
             await self._after_cancel()
             return
         except NotSupported as error:
-            await self._conclude_with("not_supported", error)
+            await self._conclude_with("not_supported_cancel", error)
             return
         except ClinicError as error:
             if _nothing_happened(error):
+                self._uncount_texts(targets)
                 await self._unavailable(error)
                 return
             for target in targets:
-                self._result(target, "not_cancelled", "why_refused", error.reference)
+                self._result(target, "not_cancelled", _refusal(error), error.reference)
                 self._audit(target, "failed", reference=error.reference)
             await self._after_cancel()
             return
@@ -552,7 +607,48 @@ class Conversation:
                 self._audit(target, "failed")
         await self._after_cancel()
 
+    def _texts_today(self, appointment_id: str) -> list[date]:
+        today = self.now.astimezone(self.config.zone).date()
+        return [d for d in self.ctx.resends.get(appointment_id, []) if d == today]
+
+    def _may_text(self, appointment_id: str) -> bool:
+        return len(self._texts_today(appointment_id)) < self.config.code_resends_per_day
+
+    def _count_texts(self, appointment_ids: list[str]) -> None:
+        """Just before a cancel PATCH: each may make the EHR text a code."""
+        today = self.now.astimezone(self.config.zone).date()
+        for appointment_id in appointment_ids:
+            self.ctx.resends[appointment_id] = [*self._texts_today(appointment_id), today]
+
+    def _uncount_texts(self, appointment_ids: list[str]) -> None:
+        """The PATCH never reached the EHR: no code was texted."""
+        for appointment_id in appointment_ids:
+            self.ctx.resends[appointment_id] = self._texts_today(appointment_id)[1:]
+
+    async def _resume(self, original_id: str, pending_id: str) -> None:
+        """Take up a cancellation the EHR still holds for a code, e.g. after /start: its parked
+        tries and expiry when we know them, else a fresh count. No new SMS is asked for."""
+        parked = self._unpark(original_id)
+        pending = Pending(
+            original_id=original_id,
+            new_id=pending_id,
+            expires_at=self.now + self.config.code_expiry,
+            attempts_left=self.config.code_max_attempts,
+        )
+        if parked is not None and parked.new_id == pending_id:
+            pending = parked
+        pending.resumed = True
+        if pending.dead is None and self.now >= pending.expires_at:
+            pending.dead = "expired"
+        self.ctx.selected, self.ctx.multi, self.ctx.results = [], False, []
+        self.ctx.pending = [pending]
+        if pending.dead is None:
+            self.out.wake_at = pending.expires_at
+        await self.fire("await_code")
+        await self._prompt()
+
     def _await(self, original_id: str, new_id: str, *, first: bool = False) -> None:
+        self._unpark(original_id)
         self.ctx.pending = [p for p in self.ctx.pending if p.original_id != original_id]
         pending = Pending(
             original_id=original_id,
@@ -565,7 +661,9 @@ class Conversation:
         self.out.wake_at = min(p.expires_at for p in self.ctx.pending)
 
     async def _after_cancel(self) -> None:
-        self.ctx.selected, self.ctx.comment, self.ctx.multi = [], None, False
+        retry = any(r.reason == "why_error" for r in self.ctx.results)
+        self.ctx.selected, self.ctx.multi = [], False
+        self.ctx.comment = self.ctx.comment if retry else None  # kept for "Try again"
         if self.ctx.pending:
             await self.fire("await_code")
         else:
@@ -638,8 +736,10 @@ class Conversation:
             self._say("why_expired" if head.dead == "expired" else "why_locked")
             self._menu([[("s", self.t("btn_resend"))], [("x", self.t("btn_keep_pending"))]])
             return
-        if head.attempts_left == self.config.code_max_attempts:  # not after a wrong code
-            self._say("ask_code_next" if self.ctx.results else "ask_code", item=item)
+        untried = head.attempts_left == self.config.code_max_attempts  # not after a wrong code
+        if untried or (head.resumed and not self._texts):
+            key = "ask_code_next" if self.ctx.results else "ask_code"
+            self._say("ask_code_resume" if head.resumed else key, item=item)
         self._menu([[("s", self.t("btn_resend")), ("x", self.t("btn_keep_pending"))]])
 
     async def _code(self, text: str) -> None:
@@ -649,7 +749,7 @@ class Conversation:
             return
         code = sms_code(text)
         if code is None:
-            self._say("code_not_found", left=head.attempts_left)
+            self._texts.append(self.t.plural("code_not_found", head.attempts_left))
             self._flush()
             return
         self.out.delete_user_message = True
@@ -667,7 +767,7 @@ class Conversation:
                 head.dead = "locked"
                 self._say("code_locked")
             else:
-                self._say("code_wrong", left=head.attempts_left)
+                self._texts.append(self.t.plural("code_wrong", head.attempts_left))
             await self._prompt()
             return
         except PendingGone as error:
@@ -686,7 +786,7 @@ class Conversation:
                 await self._unavailable(error)
                 return
             self.ctx.pending.pop(0)
-            self._result(head.original_id, "not_cancelled", "why_refused", error.reference)
+            self._result(head.original_id, "not_cancelled", _refusal(error), error.reference)
             self._audit(head.original_id, "failed", new_id=head.new_id, reference=error.reference)
             await self._next_pending()
             return
@@ -737,7 +837,6 @@ class Conversation:
         if resending and waiting != head.new_id:
             self.ctx.pending.pop(0)
             self._await(head.original_id, waiting, first=True)
-            self._say("code_resent")
             await self._next_pending()
             return False
         head.new_id = waiting
@@ -755,21 +854,20 @@ class Conversation:
         head = self.ctx.pending[0]
         if code == "x":
             self.ctx.pending.pop(0)
-            self._result(head.original_id, "not_cancelled", "why_stopped")
+            self._result(head.original_id, "not_cancelled", "why_kept")
             self._audit(head.original_id, "abandoned", new_id=head.new_id)
+            self._park(head)
             await self._next_pending()
             return True
         if code != "s":
             return False
-        today = self.now.astimezone(self.config.zone).date()
-        sent = [d for d in self.ctx.resends.get(head.original_id, []) if d == today]
-        if len(sent) >= self.config.code_resends_per_day:
+        if not self._may_text(head.original_id):
             self._say(
                 "resend_limit", clinic=self.config.clinic_name, phone=self.config.clinic_phone
             )
             await self._prompt()
             return True
-        self.ctx.resends[head.original_id] = [*sent, today]
+        self._count_texts([head.original_id])
         if self.ctx.reread_needed and not await self._still_pending(head, resending=True):
             return True
         await self._guard_write()
@@ -777,13 +875,14 @@ class Conversation:
             outcomes = await self.services.clinic.cancel([head.original_id], None)
         except ClinicError as error:
             if _nothing_happened(error):
+                self._uncount_texts([head.original_id])
                 await self._unavailable(error)
                 return True
             self.ctx.pending.pop(0)
             if isinstance(error, OutcomeUnknown):
                 await self._settle([head.original_id], error.reference)
             else:
-                self._result(head.original_id, "not_cancelled", "why_refused", error.reference)
+                self._result(head.original_id, "not_cancelled", _refusal(error), error.reference)
                 self._audit(head.original_id, "failed", reference=error.reference)
             await self._next_pending()
             return True
@@ -791,7 +890,6 @@ class Conversation:
         outcome = outcomes[0] if outcomes else None
         if outcome is not None and outcome.status == AWAITING:
             self._await(head.original_id, outcome.id, first=True)
-            self._say("code_resent")
         elif outcome is not None and outcome.status == CANCELLED:
             self._result(head.original_id, "cancelled")
             self._audit(head.original_id, "cancelled")
@@ -813,6 +911,7 @@ class Conversation:
         await self._prompt()
 
     def _summary_lines(self) -> list[str]:
+        values = {"clinic": self.config.clinic_name, "phone": self.config.clinic_phone}
         lines = []
         for result in self.ctx.results:
             item = self._item(self.ctx.shown(result.appointment_id), result.appointment_id)
@@ -822,7 +921,7 @@ class Conversation:
             key = "outcome_unknown" if result.outcome == "unknown" else "outcome_not_cancelled"
             line = self.t(key, item=item)
             if result.reason:
-                line += " " + self.t(result.reason)
+                line += "\n" + self.t(result.reason, **values)
             if result.reference:
                 line += " " + self.t("reference", reference=result.reference)
             lines.append(line)
@@ -843,6 +942,8 @@ class Conversation:
                 self._say("outcome_call", **values)
             if any(r.outcome == "unknown" for r in self.ctx.results):
                 rows.append([("g", self.t("btn_check_again"))])
+            if any(r.reason == "why_error" for r in self.ctx.results):
+                rows.append([("r", self.t("btn_retry"))])
             rows.append([("o", self.t("btn_another"))])
         self._menu(rows + self._switch_row())
 
@@ -857,6 +958,12 @@ class Conversation:
             self.ctx.results = [r for r in self.ctx.results if r.outcome != "unknown"]
             await self._settle(unknown, None)
             await self._after_cancel()
+        elif code == "r":
+            failed = [r.appointment_id for r in self.ctx.results if r.reason == "why_error"]
+            if not failed:
+                return False
+            self.ctx.results = []
+            await self._cancel(failed)
         else:
             return False
         return True
@@ -893,7 +1000,7 @@ class Conversation:
 
     async def _unavailable(self, error: ClinicError) -> None:
         """Nothing changed: say so with Leyr's reference, and ask the same question again."""
-        self._say("unavailable")
+        self._say("unavailable", clinic=self.config.clinic_name, phone=self.config.clinic_phone)
         self._reference(error)
         await self._prompt()
 
@@ -919,6 +1026,16 @@ def _new(returned_id: str, requested_id: str) -> str | None:
 
 def _nothing_happened(error: ClinicError) -> bool:
     return isinstance(error, ClinicUnavailable)
+
+
+def _failure_key(error: ClinicError) -> str:
+    """The ending when a read failed: the EHR answered with an error, or could not be reached."""
+    return "clinic_error" if isinstance(error, ClinicRefused) else "unavailable"
+
+
+def _refusal(error: ClinicError) -> str:
+    """Why a write the EHR answered with an error did not cancel: worth a retry, or not."""
+    return "why_error" if error.code in RETRYABLE else "why_refused"
 
 
 def _clean(raw: str) -> str:

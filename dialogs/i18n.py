@@ -7,6 +7,7 @@ from datetime import datetime
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime
 
 from dialogs.catalogs import en, sv
@@ -32,6 +33,13 @@ class Translator:
         catalog = CATALOGS.get(self.language, CATALOGS[DEFAULT_LANGUAGE])
         template: str = catalog.MESSAGES[key]
         return template.format(**values)
+
+    def plural(self, key: str, count: int, **values: object) -> str:
+        """The catalog's `{key}_one`, `{key}_other`, ... form for `count` in this language."""
+        catalog = CATALOGS.get(self.language, CATALOGS[DEFAULT_LANGUAGE])
+        form = Locale.parse(catalog.LOCALE).plural_form(count)
+        chosen = f"{key}_{form}" if f"{key}_{form}" in catalog.MESSAGES else f"{key}_other"
+        return self(chosen, count=count, **values)
 
     def when(self, moment: datetime) -> str:
         """Weekday, date and 24-hour time in the clinic's zone, e.g. "Tuesday 3 March, 14:00"."""

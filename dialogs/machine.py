@@ -50,7 +50,11 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "pick", "source": CHOOSE, "dest": CONFIRM},
     {"trigger": "ask_reason", "source": CONFIRM, "dest": REASON},
     {"trigger": "reason_given", "source": REASON, "dest": CONFIRM},
-    {"trigger": "await_code", "source": [CONFIRM, AWAITING_CODE, OUTCOME], "dest": AWAITING_CODE},
+    {
+        "trigger": "await_code",
+        "source": [CHOOSE, CONFIRM, AWAITING_CODE, OUTCOME],
+        "dest": AWAITING_CODE,
+    },
     {
         "trigger": "conclude",
         "source": [s for s in STATES if s != IDENTIFY_CONTACT],
