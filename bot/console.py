@@ -7,29 +7,73 @@ from standard input, so a piped script is a whole conversation (and a test).
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from bot.engine import Handled, Sender
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from dialogs.events import Button, Command, Event, Text
-from dialogs.replies import Option
+from dialogs.replies import Option, Reply
 
 CONSOLE_CHAT = 1
 SEPARATOR = "-" * 60
+_LISTED = re.compile(r"^(\d+)\. ", re.MULTILINE)  # "2. Thu 5 Mar ..." in a list
+_NUMBERED = re.compile(r"^(?P<tick>[^\w\s]+ )?(?P<number>\d+)\. ")  # "⬜ 2. Thu 5 Mar"
+
+
+def numbered(reply: Reply) -> list[tuple[int, Option, str]]:
+    """Each option with the number to type and the label to show. An option for a listed item
+    keeps the item's number from the list (so typing 2 always means item 2); the other options
+    come after the list's last number."""
+    flat = [option for row in reply.options for option in row]
+    own = {id(o): _NUMBERED.match(o.label) for o in flat}
+    used = [int(n) for n in _LISTED.findall(reply.text)]
+    used += [int(found["number"]) for found in own.values() if found]
+    following = max(used, default=0)
+    result = []
+    for option in flat:
+        found = own[id(option)]
+        if found:
+            label = (found["tick"] or "") + option.label[found.end() :]
+            result.append((int(found["number"]), option, label))
+        else:
+            following += 1
+            result.append((following, option, option.label))
+    return result
+
+
+@contextmanager
+def errors_only() -> Iterator[None]:
+    """Library warnings (a Leyr 400, a retry) are not for the patient: while chatting, only
+    errors reach the log handlers (standard error), never warnings amid the conversation."""
+    handlers = [*logging.getLogger().handlers, logging.lastResort]
+    levels = [handler.level if handler else logging.NOTSET for handler in handlers]
+    for handler in handlers:
+        if handler:
+            handler.setLevel(max(handler.level, logging.ERROR))
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            if handler:
+                handler.setLevel(level)
 
 
 class Console:
     def __init__(self, runtime: Runtime, out: TextIO) -> None:
         self._runtime = runtime
         self._out = out
-        self._options: list[Option] = []
+        self._options: dict[int, Option] = {}
         self._sender = Sender(chat_id=CONSOLE_CHAT, user_id=CONSOLE_CHAT, language_code="en")
 
     def event_for(self, line: str) -> Event:
-        if line.isdigit() and 1 <= int(line) <= len(self._options):
-            return Button(self._options[int(line) - 1].key)
+        if line.isdigit() and int(line) in self._options:
+            return Button(self._options[int(line)].key)
         if line.startswith("/") and len(line) > 1:
             return Command(line[1:].split(maxsplit=1)[0].split("@", maxsplit=1)[0].lower())
         return Text(line)
@@ -47,11 +91,11 @@ class Console:
     async def _show(self, handled: Handled) -> None:
         for reply in handled.replies:
             self._print(reply.text)
-            flat = [option for row in reply.options for option in row]
-            if flat:
-                self._options = flat
-                for number, option in enumerate(flat, start=1):
-                    self._out.write(f"  {number}) {option.label}\n")
+            choices = numbered(reply)
+            if choices:
+                self._options = {number: option for number, option, _ in choices}
+                for number, _, label in choices:
+                    self._out.write(f"  {number}) {label}\n")
             if reply.request_contact:
                 self._out.write("  (The terminal cannot share a phone number: use /start.)\n")
         if self._runtime.agent is not None:
@@ -65,6 +109,11 @@ class Console:
 
 
 async def chat(settings: Settings, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+    with errors_only():
+        await _chat(settings, source, out)
+
+
+async def _chat(settings: Settings, source: TextIO, out: TextIO) -> None:
     async with open_runtime(settings, all_sandbox=True) as runtime:
         console = Console(runtime, out)
         out.write(

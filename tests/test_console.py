@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.console import chat
+from bot.console import chat, numbered
 from bot.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,8 +44,12 @@ def option(label: str):
 
 
 def first_appointment(screen: str) -> str:
+    """The first cancellable appointment's number in the list: the number to type."""
     last = screen[screen.rfind("-" * 60) :]
-    return str(re.findall(r"^\s+(\d+)\) \d+\. ", last, re.MULTILINE)[0])
+    listed = re.findall(r"^(\d+)\. (?!🔒)", last, re.MULTILINE)
+    options = re.findall(r"^\s+(\d+)\) ", last, re.MULTILINE)
+    assert listed[0] in options, last
+    return str(listed[0])
 
 
 def sms_code(screen: str) -> str:
@@ -89,5 +94,60 @@ def test_python_m_bot_chat_runs_with_piped_input(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "/start: begin again" in done.stdout
-    assert "Stopped." in done.stdout
+    assert "Stopped: nothing was cancelled." in done.stdout
     assert "Traceback" not in done.stderr
+
+
+async def test_the_number_in_the_list_is_the_number_to_type(tmp_path: Path) -> None:
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}")
+    out = io.StringIO()
+    await chat(settings, Script(out, ["1", "2"]), out)
+    screen = out.getvalue()
+    listing = screen.split("-" * 60)[-2]
+    second = re.search(r"^2\. (.*?) · ", listing, re.MULTILINE)
+    assert second is not None, listing
+    options = re.findall(r"^\s+(\d+)\) (.*)$", listing, re.MULTILINE)
+    numbers = [number for number, _ in options]
+    assert len(numbers) == len(set(numbers))  # one number, one meaning
+    assert not any(re.match(r"\d+\. ", label) for _, label in options)  # no "2) 2. Sat"
+    assert dict(options)["2"].startswith(second.group(1)[:3])
+    confirm = screen.split("-" * 60)[-1]
+    assert "Do you want to cancel" in confirm and second.group(1) in confirm
+
+
+def test_options_of_a_listed_item_keep_its_number_and_the_rest_come_after() -> None:
+    from dialogs.replies import Option, Reply
+
+    reply = Reply(
+        text="Your appointments:\n1. 🔒 Mon\n2. Tue\n3. Wed",
+        options=(
+            (Option("k:a1", "⬜ 2. Tue"),),
+            (Option("k:c", "Continue (0 selected)"), Option("k:1", "Just one")),
+        ),
+    )
+    assert [(n, o.key, label) for n, o, label in numbered(reply)] == [
+        (2, "k:a1", "⬜ Tue"),
+        (4, "k:c", "Continue (0 selected)"),
+        (5, "k:1", "Just one"),
+    ]
+
+
+async def test_library_warnings_stay_out_of_the_conversation(tmp_path: Path) -> None:
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}")
+    out, logged = io.StringIO(), io.StringIO()
+    handler = logging.StreamHandler(logged)
+    root = logging.getLogger()
+    root.addHandler(handler)
+
+    def warn_then_help(screen: str) -> str:
+        logging.getLogger("bot.leyr").warning("PATCH /appointments/x 400")
+        logging.getLogger("bot.leyr").error("an error still reaches standard error")
+        return "/help"
+
+    try:
+        await chat(settings, Script(out, [warn_then_help]), out)
+    finally:
+        root.removeHandler(handler)
+    assert "PATCH" not in out.getvalue() and "PATCH" not in logged.getvalue()
+    assert "an error still reaches" in logged.getvalue()
+    assert handler.level == logging.NOTSET  # restored after the chat
