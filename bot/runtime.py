@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -95,11 +96,13 @@ async def open_runtime(
     emulator: Emulator | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     sandbox_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    leyr_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything the adapters need, closed again on exit; ConfigError when the database cannot
     be opened. `all_sandbox` forces every chat onto the emulator (the terminal chat does);
     `emulator` and `sandbox_sleep` (the sandbox client's wait between read retries) let tests and
-    benchmarks bring their own."""
+    benchmarks bring their own; `leyr_transport` carries the Leyr client's requests instead of the
+    network (tests: another emulator playing the clinic's Leyr)."""
     config = dialog_config(settings)
     digest = keyed_digest(settings.pseudonym_key.get_secret_value())
     sandbox_everywhere = all_sandbox or settings.sandbox_only
@@ -110,7 +113,7 @@ async def open_runtime(
         live: Services | None = None
         client: LeyrClient | None = None
         if not sandbox_everywhere:
-            client = LeyrClient.from_settings(settings)
+            client = LeyrClient.from_settings(settings, leyr_transport)
             stack.push_async_callback(client.aclose)
             live = Services(
                 clinic=LeyrClinic.from_settings(client, settings), config=config, digest=digest
