@@ -397,6 +397,19 @@ async def test_group_commands_for_other_bots_are_ignored() -> None:
     assert [reply["chat_id"] for reply in h.api.sent("sendMessage")] == [-500, -500]
 
 
+async def test_whoami_tells_any_private_chat_its_id() -> None:
+    """How a support agent learns the id to list in SANDBOX_CHAT_IDS."""
+    engine = ScriptedEngine()
+    async with running(engine, is_sandbox=lambda chat_id: chat_id == B) as h:
+        await h.send(h.api.user_text(A, "/whoami"))
+        await h.send(h.api.user_text(B, "/whoami@cancel_test_bot", language="sv"))
+    assert engine.seen == []  # not a dialog step
+    assert str(A) in (h.api.last(A).text or "") and "SANDBOX_CHAT_IDS" in (h.api.last(A).text or "")
+    assert not (h.api.last(A).text or "").startswith(SANDBOX_MARK)
+    sandbox = h.api.last(B).text or ""
+    assert sandbox.startswith(f"{SANDBOX_MARK}\n") and str(B) in sandbox and "chattens" in sandbox
+
+
 def test_command_parts() -> None:
     assert command_parts("/sandbox_fail timeout") == ("sandbox_fail", ["timeout"])
     assert command_parts("/Start@Bot") == ("start", [])

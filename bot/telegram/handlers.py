@@ -14,7 +14,8 @@ through the engine (which loads and saves the chat's state), and renders what co
 * a chat's wake-up timer is dropped once its dialog no longer waits for a code;
 * in sandbox chats every message is marked, agent commands reach the `SandboxAgent`, and the SMS
   the emulator "sent" is shown. Other chats never reach the agent: their slash commands all go
-  to the dialog, which answers unknown ones with help.
+  to the dialog, which answers unknown ones with help;
+* `/whoami` is answered in every private chat with that chat's id (for SANDBOX_CHAT_IDS).
 
 Nothing here logs message texts, phone numbers or tokens: only ids, types and states.
 """
@@ -43,7 +44,7 @@ from telegram.ext import (
 from bot.engine import Handled, Sender
 from bot.telegram.ordering import ChatTick
 from bot.telegram.render import inline_keyboard, message_text, new_message_markup
-from bot.telegram.texts import text
+from bot.telegram.texts import WHOAMI, text
 from bot.telegram.wakeups import WakeScheduler
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.machine import AWAITING_CODE, IDENTIFY_CONTACT
@@ -178,6 +179,12 @@ class TelegramAdapter:
         user = message.from_user
         chat_id = message.chat.id
         event = event_for(message)
+        if event == Command(WHOAMI):
+            shown = text("whoami", user.language_code, chat_id=chat_id)
+            await context.bot.send_message(
+                chat_id, message_text(shown, sandbox=self._is_sandbox(chat_id))
+            )
+            return
         if isinstance(event, Command) and message.text is not None:
             answer = await self._agent_command(chat_id, message.text)
             if answer is not None:

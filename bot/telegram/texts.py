@@ -1,5 +1,6 @@
 """The Telegram adapter's own words (the dialog's are in `dialogs.catalogs`): command menus, the
-apology after an internal error, the answer in group chats, and the sandbox marks."""
+apology after an internal error, the answer in group chats, the chat's id for /whoami, and the
+sandbox marks."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from dialogs.i18n import language_for
 
 SANDBOX_MARK = "🧪 SANDBOX"
 """The first line of every message the bot sends in a sandbox chat."""
+
+WHOAMI = "whoami"
+"""Answered in every private chat with that chat's id, so a support agent can have it listed in
+SANDBOX_CHAT_IDS. Not in the menu: patients have no use for it."""
 
 COMMAND_LANGUAGES = ("en", "sv")
 """Languages with their own command menu (set_my_commands language_code); English is also the
@@ -35,6 +40,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "private_only": "I only work in a private chat. Please write to me directly: @{bot}",
         "sms": "📨 SMS to the test patient's phone:\n{text}",
+        "whoami": "This chat's id is {chat_id} (for SANDBOX_CHAT_IDS).",
     },
     "sv": {
         "error": (
@@ -43,6 +49,7 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "private_only": "Jag fungerar bara i en privat chatt. Skriv till mig direkt: @{bot}",
         "sms": "📨 SMS till testpatientens telefon:\n{text}",
+        "whoami": "Den här chattens id är {chat_id} (för SANDBOX_CHAT_IDS).",
     },
 }
 
