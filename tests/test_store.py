@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -58,6 +60,37 @@ async def test_concurrent_saves_exactly_one_wins(store: Store) -> None:
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert sum(isinstance(r, StaleVersion) for r in results) == 4
+
+
+async def test_sqlite_writers_never_meet_a_locked_database(tmp_path: Path) -> None:
+    """SQLite takes one writer at a time. With no busy wait at all (busy_timeout 0), two of the
+    store's writers that overlapped would fail with "database is locked": they must queue."""
+    store = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}", pseudonym_key="k")
+
+    def no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.cursor().execute("PRAGMA busy_timeout=0")
+
+    event.listen(store.engine.sync_engine, "connect", no_busy_wait)
+    await store.engine.dispose()  # reconnect with the listener in place
+    try:
+        chats = range(1, 101)
+        await asyncio.gather(
+            *(
+                store.save(ChatSnapshot(chat_id=c, state="idle"), expected_version=None)
+                for c in chats
+            )
+        )
+        await asyncio.gather(
+            *(
+                store.save(ChatSnapshot(chat_id=c, state="choose"), expected_version=1)
+                for c in chats
+            ),
+            *(store.delivered(c, 10 + c) for c in chats),
+            *(store.load(c) for c in chats),
+        )
+        assert {(await store.load(c)).state for c in chats} == {"choose"}  # type: ignore[union-attr]
+    finally:
+        await store.close()
 
 
 async def test_state_and_audit_are_one_transaction(store: Store) -> None:

@@ -6,16 +6,18 @@ Sessions are short-lived; nothing per chat stays in memory between calls.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
 
@@ -54,6 +56,10 @@ class Store:
     def __init__(self, engine: AsyncEngine, pseudonym_key: str) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        """SQLite takes one writer at a time: the others wait here, in the event loop, rather
+        than on busy_timeout in the driver's threads while holding pooled connections (under
+        load that wait outlasted the timeout and the step failed)."""
         self._key = pseudonym_key.encode()
 
     def patient_key(self, patient_id: str | None) -> str:
@@ -99,7 +105,7 @@ class Store:
             values["last_update_id"] = update_id
         version = 1 if expected_version is None else expected_version + 1
         last_update_id = update_id
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             if expected_version is None:
                 try:
                     async with session.begin_nested():
@@ -162,6 +168,12 @@ class Store:
             outbox=snapshot.outbox,
         )
 
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed on leaving (one at a time on SQLite)."""
+        async with self._one_writer or nullcontext(), self._sessions() as session, session.begin():
+            yield session
+
     async def contexts_in(self, state: str) -> list[tuple[int, dict[str, Any]]]:
         """(chat id, context) of every chat whose dialog is in `state`."""
         query = select(ChatState.chat_id, ChatState.context).where(  # type: ignore[call-overload]
@@ -184,7 +196,7 @@ class Store:
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds
         the chat's live buttons."""
-        async with self._sessions() as session, session.begin():
+        async with self._writing() as session:
             await session.execute(
                 update(ChatState)
                 .where(ChatState.chat_id == chat_id)  # type: ignore[arg-type]
