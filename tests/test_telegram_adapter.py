@@ -646,3 +646,15 @@ async def test_network_errors_are_retried_but_bad_requests_are_final() -> None:
     with pytest.raises(NetworkError):
         await limiter.process_request(down, (), {}, "sendMessage", {"chat_id": 1}, None)
     await limiter.shutdown()
+
+
+async def test_nothing_is_kept_per_chat_once_its_updates_are_handled() -> None:
+    """PTB notes every chat and user id for its persistence even when there is none; the
+    service's application does not, so memory does not grow with the chats it has served."""
+    engine = ScriptedEngine(script=lambda sender, event: Handled(replies=[Reply("hi")]))
+    async with running(engine) as h:
+        for chat in range(1000, 1050):
+            await h.send(h.api.user_text(chat, "hello"))
+        assert len(h.api.calls) >= 50
+        assert h.app._chat_ids_to_be_updated_in_persistence == set()
+        assert h.app._user_ids_to_be_updated_in_persistence == set()

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import FloodLimit
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder, Job
 from telegram.request import BaseRequest
 
 from bot.telegram.handlers import AnyApplication, TelegramAdapter
@@ -21,6 +21,18 @@ ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
 
 FLOOD_RETRIES = 3
 """How often the rate limiter retries a call Telegram refused with RetryAfter (flood control)."""
+
+
+class ServiceApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's `Application` without a slow leak: with no persistence set, it still notes every
+    update's chat and user id "to be updated in persistence", in sets that only a persistence
+    run empties. We keep nothing per chat in memory, so those notes are skipped."""
+
+    def _mark_for_persistence_update(
+        self, *, update: object | None = None, job: Job[Any] | None = None
+    ) -> None:
+        if self.persistence is not None:
+            super()._mark_for_persistence_update(update=update, job=job)
 
 
 def api_urls(api_url: str) -> tuple[str, str]:
@@ -48,6 +60,7 @@ def build_application(
     base_url, base_file_url = api_urls(api_url)
     builder = (
         ApplicationBuilder()
+        .application_class(ServiceApplication)
         .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
