@@ -15,6 +15,7 @@ from bot.bench.report import Spread
 from bot.bench.runner import Options, run_bench
 from bot.store import open_store
 from bot.store.tables import ChatState
+from bot.telegram.ordering import DEFAULT_CONCURRENCY
 
 PATIENTS = 50
 
@@ -43,7 +44,7 @@ async def test_a_small_run_completes_and_reports_every_figure(
         assert run.loop_busy_seconds > 0
         assert run.telegram_calls["answerCallbackQuery"] > 0
     assert report.bulk_patients == PATIENTS // 10
-    assert report.concurrency == PATIENTS
+    assert report.concurrency == DEFAULT_CONCURRENCY  # the service's own
     assert report.database in ("Sqlite", "PostgreSQL")
     for spread in (report.bot, report.echo, report.floor):
         _consistent(spread)
@@ -110,7 +111,7 @@ async def test_a_small_run_completes_and_reports_every_figure(
 
 
 def test_options_are_checked() -> None:
-    assert Options(patients=10).concurrency_for_run() == 10
+    assert Options(patients=10).concurrency_for_run() == DEFAULT_CONCURRENCY
     assert Options(patients=10, concurrency=3).concurrency_for_run() == 3
     assert [Options(bulk_every=4).is_bulk(i) for i in range(8)] == [False, False, False, True] * 2
 

@@ -86,7 +86,7 @@ STEPS = [
     Step(
         "reason",
         lambda api, chat, e: api.user_text(chat, "Feeling better"),
-        r"Reason sent to the clinic",
+        r"sent to the clinic with the cancellation",
     ),
     Step("confirm", lambda api, chat, e: api.press(chat, "Yes, cancel"), r"Type the code", True),
     Step("awaiting_code", _code, r"Cancelled", True),

@@ -78,7 +78,7 @@ from bot.settings import (
 from bot.store.tables import CancellationAudit, ChatLink, ChatState
 from bot.telegram.app import build_application
 from bot.telegram.handlers import AnyApplication, TelegramAdapter
-from bot.telegram.ordering import DEFAULT_MAX_HELD
+from bot.telegram.ordering import DEFAULT_CONCURRENCY, DEFAULT_MAX_HELD
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Options:
     database_url: str | None = None
     """None: a fresh SQLite file in a temporary directory."""
     concurrency: int | None = None
-    """Updates at work at once; None: one per patient (at most the processor's held limit)."""
+    """Updates at work at once; None: the service's own default (`DEFAULT_CONCURRENCY`)."""
     sample: int = 200
     """Patients in the sequential pass."""
     bulk_every: int = 10
@@ -106,7 +106,7 @@ class Options:
     """Concurrent runs per latency, interleaved (0, L, L, 0, 0, L, ...); medians are reported."""
 
     def concurrency_for_run(self) -> int:
-        return max(1, min(self.concurrency or self.patients, DEFAULT_MAX_HELD))
+        return max(1, min(self.concurrency or DEFAULT_CONCURRENCY, DEFAULT_MAX_HELD))
 
     def is_bulk(self, index: int) -> bool:
         return self.bulk_every > 0 and index % self.bulk_every == self.bulk_every - 1
