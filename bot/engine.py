@@ -170,7 +170,9 @@ class Engine:
         return IDLE, ctx
 
     def _duplicate(self, snapshot: ChatSnapshot, update_id: int, sandbox: bool) -> Handled:
-        """A redelivered update: its effects are stored; its replies, if not all sent, again."""
+        """A redelivered update: its effects are stored; its replies again, unless the adapter
+        said they were sent (it does not for replies it showed in place: those repeat
+        harmlessly)."""
         outbox = snapshot.outbox or {}
         unsent = outbox.get("update_id") == update_id
         log.info(

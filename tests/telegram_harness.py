@@ -140,6 +140,8 @@ class ScriptedEngine:
     arrived: dict[str, asyncio.Event] = field(default_factory=dict)
     completed: dict[str, asyncio.Event] = field(default_factory=dict)
     ui: dict[int, int | None] = field(default_factory=dict)
+    deliveries: int = 0
+    """How often `delivered` was called (each is a write in the real engine)."""
     fail_with: BaseException | None = None
     senders: list[Sender] = field(default_factory=list)
 
@@ -172,6 +174,7 @@ class ScriptedEngine:
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         self.ui[chat_id] = ui_message_id
+        self.deliveries += 1
 
 
 # -- the real dialog, with storage and clinic in memory --------------------------------------------

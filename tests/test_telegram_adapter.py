@@ -298,6 +298,44 @@ async def test_a_typed_code_is_answered_in_the_message_that_asked_for_it() -> No
         assert engine.ui[A] == question.message_id
 
 
+async def test_replies_shown_in_place_need_no_second_write_and_come_again_harmlessly() -> None:
+    """A step whose replies all replace the live message (a button press, a typed code) does
+    not tell the engine they were sent: if its update comes again after a crash, the engine
+    hands the same replies back, and showing them again adds no message."""
+    pick = _menu("pick one", "1:a", "1:b")
+    sure = _menu("sure?", "2:y", state="confirm")
+    another = ((Option("3:o", "Cancel another"),),)
+    code = Handled(
+        replies=[Reply("✅ Cancelled", another)], delete_user_message=True, state="outcome"
+    )
+    steps = iter([pick, sure, code])
+    engine = ScriptedEngine(script=lambda sender, event: next(steps))
+    async with running(engine) as h:
+        await h.send(h.api.user_text(A, "/start"))
+        menu = h.api.last(A)
+        assert engine.deliveries == 1  # a new message: its id is written down
+        press = h.api.user_press(A, menu.message_id, "1:a")
+        await h.send(press)
+        assert engine.deliveries == 1  # edited in place: nothing to write
+        typed = h.api.user_text(A, "123456")
+        await h.send(typed)
+        assert engine.deliveries == 1
+        assert [m.text for m in h.api.bot_messages(A)] == ["✅ Cancelled"]
+
+        redelivered = iter(
+            [
+                Handled(replies=sure.replies, duplicate=True, state="confirm"),
+                Handled(replies=code.replies, delete_user_message=True, duplicate=True),
+            ]
+        )
+        engine.script = lambda sender, event: next(redelivered)
+        calls = len(h.api.calls)
+        await h.send(press)
+        await h.send(typed)
+        assert "sendMessage" not in [c.method for c in h.api.calls[calls:]]
+        assert [m.message_id for m in h.api.bot_messages(A)] == [menu.message_id]
+
+
 async def test_the_wake_up_is_dropped_once_no_code_is_awaited() -> None:
     later = datetime.now(UTC) + timedelta(hours=1)
     steps = iter(

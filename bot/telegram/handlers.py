@@ -304,7 +304,8 @@ class TelegramAdapter:
         if (
             handled.delete_user_message
             and user_message is not None
-            and await self._delete(bot, user_message)
+            # a redelivered message was deleted the first time round
+            and (await self._delete(bot, user_message) or handled.duplicate)
             and pressed is None
             and not handled.sandbox  # there the SMS note follows the live buttons
         ):
@@ -326,13 +327,12 @@ class TelegramAdapter:
         self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None
     ) -> None:
         if not handled.replies:
-            if handled.delete_user_message:
-                await engine.delivered(chat_id, handled.ui_message_id)
-            return
+            return  # a deletion alone is done again harmlessly if the update comes again
         previous = handled.ui_message_id
         remove_reply_keyboard = handled.state != IDENTIFY_CONTACT
         live: int | None = None
         edited: int | None = None
+        sent = False
         for index, reply in enumerate(handled.replies):
             body = message_text(reply.text, sandbox=handled.sandbox)
             shown: int | None = None
@@ -345,13 +345,16 @@ class TelegramAdapter:
                 shown = edited = pressed
             if shown is None:
                 markup = new_message_markup(reply, remove_reply_keyboard=remove_reply_keyboard)
-                sent = await bot.send_message(chat_id, body, reply_markup=markup)
-                shown = sent.message_id
+                shown = (await bot.send_message(chat_id, body, reply_markup=markup)).message_id
+                sent = True
             if reply.options:
                 live = shown
         if previous is not None and previous not in (live, edited):
             await self._retire(bot, chat_id, previous)
-        await engine.delivered(chat_id, live)
+        # Replies that all replaced the live message in place need no second write: if the
+        # update comes again (a crash before it was confirmed), showing them again adds nothing.
+        if sent or live != previous:
+            await engine.delivered(chat_id, live)
 
     async def _edit(self, bot: Bot, chat_id: int, message_id: int, body: str, reply: Reply) -> bool:
         try:
