@@ -15,11 +15,30 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
+
+_STATE = ChatState.__table__  # type: ignore[attr-defined]
+_LINK = ChatLink.__table__  # type: ignore[attr-defined]
+_AUDIT = CancellationAudit.__table__  # type: ignore[attr-defined]
+# The hot statements, built once (building one costs more than running it on SQLite); Core on
+# plain connections, as no ORM object is needed. Parameter names differ from column names: the
+# columns of an UPDATE's SET come from the values passed when it runs.
+_LOAD = select(_STATE).where(_STATE.c.chat_id == bindparam("p_chat"))
+_UPDATE_STATE = (
+    update(_STATE)
+    .where(_STATE.c.chat_id == bindparam("p_chat"))
+    .where(_STATE.c.version == bindparam("p_version"))
+    .returning(_STATE.c.last_update_id)
+)
+_DELIVERED = update(_STATE).where(_STATE.c.chat_id == bindparam("p_chat"))
+_LINKED = select(_LINK.c.patient_id).where(_LINK.c.telegram_user_id == bindparam("p_user"))
+_UNLINK = delete(_LINK).where(_LINK.c.telegram_user_id == bindparam("p_user"))
+_INSERT_LINK = insert(_LINK)
+_INSERT_AUDIT = insert(_AUDIT)
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -56,6 +75,12 @@ class Store:
     def __init__(self, engine: AsyncEngine, pseudonym_key: str) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        self._insert_state = (
+            dialect.insert(_STATE)
+            .on_conflict_do_nothing(index_elements=[_STATE.c.chat_id])
+            .returning(_STATE.c.version)
+        )
         self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         """SQLite takes one writer at a time: the others wait here, in the event loop, rather
         than on busy_timeout in the driver's threads while holding pooled connections (under
@@ -67,10 +92,8 @@ class Store:
         return hmac.new(self._key, (patient_id or "").encode(), hashlib.sha256).hexdigest()
 
     async def load(self, chat_id: int) -> ChatSnapshot | None:
-        async with self._sessions() as session:
-            row = (
-                await session.execute(select(ChatState).where(ChatState.chat_id == chat_id))  # type: ignore[arg-type]
-            ).scalar_one_or_none()
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(_LOAD, {"p_chat": chat_id})).one_or_none()
         if row is None:
             return None
         return ChatSnapshot(
@@ -105,37 +128,38 @@ class Store:
             values["last_update_id"] = update_id
         version = 1 if expected_version is None else expected_version + 1
         last_update_id = update_id
-        async with self._writing() as session:
+        async with self._writing() as connection:
             if expected_version is None:
-                try:
-                    async with session.begin_nested():
-                        await session.execute(
-                            insert(ChatState).values(
-                                chat_id=snapshot.chat_id,
-                                version=version,
-                                created_at=now,
-                                ui_message_id=snapshot.ui_message_id,
-                                **values,
-                            )
-                        )
-                except IntegrityError:
-                    raise StaleVersion(snapshot.chat_id) from None
+                created = await connection.execute(
+                    self._insert_state,
+                    {
+                        "chat_id": snapshot.chat_id,
+                        "version": version,
+                        "created_at": now,
+                        "ui_message_id": snapshot.ui_message_id,
+                        **values,
+                    },
+                )
+                if created.one_or_none() is None:  # the chat's first step was saved already
+                    raise StaleVersion(snapshot.chat_id)
             else:
                 stored = (
-                    await session.execute(
-                        update(ChatState)  # type: ignore[call-overload]
-                        .where(ChatState.chat_id == snapshot.chat_id)  # type: ignore[arg-type]
-                        .where(ChatState.version == expected_version)  # type: ignore[arg-type]
-                        .values(version=version, **values)
-                        .returning(ChatState.last_update_id)
+                    await connection.execute(
+                        _UPDATE_STATE,
+                        {
+                            "p_chat": snapshot.chat_id,
+                            "p_version": expected_version,
+                            "version": version,
+                            **values,
+                        },
                     )
                 ).one_or_none()
                 if stored is None:
                     raise StaleVersion(snapshot.chat_id)
                 last_update_id = stored[0]
             if audits:
-                await session.execute(
-                    insert(CancellationAudit),
+                await connection.execute(
+                    _INSERT_AUDIT,
                     [
                         {
                             "chat_id": snapshot.chat_id,
@@ -151,11 +175,10 @@ class Store:
                 )
             if link is not None:
                 user_id, patient_id = link
-                await session.execute(delete(ChatLink).where(ChatLink.telegram_user_id == user_id))  # type: ignore[arg-type]
-                await session.execute(
-                    insert(ChatLink).values(
-                        telegram_user_id=user_id, patient_id=patient_id, linked_at=now
-                    )
+                await connection.execute(_UNLINK, {"p_user": user_id})
+                await connection.execute(
+                    _INSERT_LINK,
+                    {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": now},
                 )
         return ChatSnapshot(
             chat_id=snapshot.chat_id,
@@ -169,10 +192,11 @@ class Store:
         )
 
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncSession]:
-        """A session in a write transaction, committed on leaving (one at a time on SQLite)."""
-        async with self._one_writer or nullcontext(), self._sessions() as session, session.begin():
-            yield session
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed on leaving (one at a time on
+        SQLite)."""
+        async with self._one_writer or nullcontext(), self.engine.begin() as connection:
+            yield connection
 
     async def contexts_in(self, state: str) -> list[tuple[int, dict[str, Any]]]:
         """(chat id, context) of every chat whose dialog is in `state`."""
@@ -184,23 +208,16 @@ class Store:
         return [(chat_id, json.loads(context)) for chat_id, context in rows]
 
     async def linked_patient(self, telegram_user_id: int) -> str | None:
-        async with self._sessions() as session:
-            return (
-                await session.execute(
-                    select(ChatLink.patient_id).where(  # type: ignore[call-overload]
-                        ChatLink.telegram_user_id == telegram_user_id
-                    )
-                )
-            ).scalar_one_or_none()
+        async with self.engine.connect() as connection:
+            found = await connection.execute(_LINKED, {"p_user": telegram_user_id})
+            return found.scalar_one_or_none()
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds
         the chat's live buttons."""
-        async with self._writing() as session:
-            await session.execute(
-                update(ChatState)
-                .where(ChatState.chat_id == chat_id)  # type: ignore[arg-type]
-                .values(ui_message_id=ui_message_id, outbox=None)
+        async with self._writing() as connection:
+            await connection.execute(
+                _DELIVERED, {"p_chat": chat_id, "ui_message_id": ui_message_id, "outbox": None}
             )
 
     async def audits(self, chat_id: int | None = None) -> list[CancellationAudit]:
