@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 import logging
@@ -13,7 +14,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from bot.leyr.client import LIMITS, LeyrClient
+from bot.leyr.client import CONNECTIONS, LIMITS, LeyrClient
 from bot.leyr.errors import (
     LeyrBadRequest,
     LeyrEmrError,
@@ -505,3 +506,60 @@ async def test_logs_hold_no_personal_data_or_secrets(
     assert INSTANCE in text
     for secret in (PERSONAL, "654321", SECRET, "rejected by EHR"):
         assert secret not in text
+
+
+class Held:
+    """A Leyr that holds every call until released, counting the calls inside at once."""
+
+    def __init__(self, answer: Any) -> None:
+        self.inside = 0
+        self.most = 0
+        self.full = asyncio.Event()
+        self.release = asyncio.Event()
+        self._answer = answer
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.inside += 1
+        self.most = max(self.most, self.inside)
+        if self.inside == CONNECTIONS:
+            self.full.set()
+        await self.release.wait()
+        self.inside -= 1
+        return httpx.Response(200, json=self._answer)
+
+
+@respx.mock
+async def test_calls_beyond_the_connections_wait_outside_httpx_then_go(client: LeyrClient) -> None:
+    """At most CONNECTIONS calls are inside httpx at once; the rest wait in the client (httpcore's
+    pool walks every queued request on each pass, which under a burst cost more than the calls)."""
+    leyr = Held([{"id": "cu-1", "name": "X"}])
+    respx.get(f"{BASE}/emrs/webdoc/care-units").mock(side_effect=leyr)
+    calls = [asyncio.create_task(client.list_care_units()) for _ in range(CONNECTIONS + 5)]
+    await leyr.full.wait()
+    for _ in range(20):  # let every waiting task run as far as it can
+        await asyncio.sleep(0)
+    assert leyr.inside == CONNECTIONS
+    leyr.release.set()
+    assert len(await asyncio.gather(*calls)) == CONNECTIONS + 5
+    assert leyr.most == CONNECTIONS
+
+
+@respx.mock
+async def test_no_free_connection_within_the_pool_timeout_is_not_sent() -> None:
+    held = Held({"id": "a-1", "start": "2026-12-01T09:00:00+01:00"})
+    respx.patch(url__regex=rf"{BASE}/.*").mock(side_effect=held)
+    async with LeyrClient(
+        base_url=BASE,
+        client_id="c",
+        client_secret=SECRET,
+        emr="webdoc",
+        care_unit_id="cu-1",
+        timeout=0.05,
+    ) as leyr:
+        busy = [asyncio.create_task(leyr.cancel_appointment(f"a-{i}")) for i in range(CONNECTIONS)]
+        await held.full.wait()
+        with pytest.raises(LeyrNotSent):
+            await leyr.cancel_appointment("a-late")
+        held.release.set()
+        await asyncio.gather(*busy, return_exceptions=True)
+    assert held.most == CONNECTIONS
