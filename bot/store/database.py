@@ -14,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.store.repository import Store
 
 HERE = Path(__file__).resolve().parent
+POOL_SIZE = 32
+"""PostgreSQL connections, all kept: with overflow connections (10 kept + 20 more, before) a burst
+opened and closed connections over and over, and each new one costs the bot milliseconds of
+CPU (connect, authenticate, type introspection). A step holds one only while it queries."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,7 +34,9 @@ def make_engine(database_url: str) -> AsyncEngine:
         engine = create_async_engine(database_url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(database_url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        database_url, pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=True
+    )
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
