@@ -786,3 +786,12 @@ async def test_the_cli_serves_the_emulator_until_terminated() -> None:
 def test_server_refuses_non_loopback() -> None:
     with pytest.raises(SystemExit):
         make_server("0.0.0.0", 0, Emulator())
+
+
+def test_server_keeps_idle_connections_longer_than_clients_do() -> None:
+    """Else server and client close an idle connection at the same moment and a call sent on it
+    is lost: the server must outlast httpx's idle expiry, as API gateways do."""
+    server = make_server("127.0.0.1", 0, Emulator())
+    client_expiry = httpx.Limits().keepalive_expiry
+    assert client_expiry is not None
+    assert server.config.timeout_keep_alive > client_expiry

@@ -19,6 +19,12 @@ from bot.sandbox.faults import SimulatedNetworkFault
 HOLD_SECONDS = 120.0
 
 
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle connection stays open, longer than a client's own idle expiry (httpx: 5 s),
+as API gateways do. With uvicorn's default of 5 s both ends closed idle connections at the same
+moment, and a call sent on one just then was lost (RemoteProtocolError) under load."""
+
+
 class NetworkFaults:
     def __init__(self, app: ASGIApp, hold_seconds: float = HOLD_SECONDS) -> None:
         self._app = app
@@ -67,6 +73,7 @@ def make_server(
         access_log=False,  # paths carry personal numbers
         lifespan="off",
         timeout_graceful_shutdown=2,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     return uvicorn.Server(config)
 
