@@ -14,7 +14,8 @@ import pytest
 import respx
 from pydantic import SecretStr
 
-from bot.leyr.client import CONNECTIONS, LIMITS, LeyrClient
+from bot.leyr.client import CONNECTIONS, LANE_CONNECTIONS, LeyrClient
+from bot.leyr.lanes import LaneTransport
 from bot.leyr.errors import (
     LeyrBadRequest,
     LeyrEmrError,
@@ -412,8 +413,13 @@ async def test_timeouts_and_pool_limits_are_explicit(built: list[dict[str, Any]]
         timeout=2.0,
     ) as leyr:
         assert leyr._http.timeout == httpx.Timeout(2.0, connect=2.0)
-    assert [b["limits"] for b in built] == [LIMITS, LIMITS]
-    assert LIMITS.max_connections and LIMITS.max_keepalive_connections  # bounded, not None
+    for made in built:
+        lanes = made["transport"]
+        assert isinstance(lanes, LaneTransport)
+        assert len(lanes.lanes) * lanes.per_lane == lanes.free == CONNECTIONS
+        for lane in lanes.lanes:  # bounded, not None: a small pool each
+            assert lane._pool._max_connections == LANE_CONNECTIONS
+            assert lane._pool._max_keepalive_connections == LANE_CONNECTIONS
 
 
 @respx.mock
@@ -530,7 +536,7 @@ class Held:
 
 @respx.mock
 async def test_calls_beyond_the_connections_wait_outside_httpx_then_go(client: LeyrClient) -> None:
-    """At most CONNECTIONS calls are inside httpx at once; the rest wait in the client (httpcore's
+    """At most CONNECTIONS calls are inside httpcore at once; the rest wait for a lane (httpcore's
     pool walks every queued request on each pass, which under a burst cost more than the calls)."""
     leyr = Held([{"id": "cu-1", "name": "X"}])
     respx.get(f"{BASE}/emrs/webdoc/care-units").mock(side_effect=leyr)

@@ -12,8 +12,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -34,6 +33,7 @@ from bot.leyr.errors import (
     LeyrUnavailable,
     LeyrUnknownError,
 )
+from bot.leyr.lanes import LaneTransport
 from bot.leyr.models import (
     CANCELLED,
     Appointment,
@@ -54,12 +54,12 @@ APPOINTMENT_RANGE_PARAMS = ("start", "end")  # names of the date-range filter on
 TIMEOUT_SECONDS = 10.0  # each of read, write and pool; `Settings.leyr_timeout_seconds` overrides
 CONNECT_TIMEOUT_SECONDS = 5.0  # at most; never longer than the overall timeout
 CONNECTIONS = 64
-"""Calls to Leyr at once, each on its own kept-alive connection (one host: a burst that outgrew
-a smaller keep-alive pool closed and reopened connections). 64 carry some 320 calls a second at
-200 ms each, about twice what the bot's CPU can ask for. At 100 connections httpcore's
-per-request bookkeeping, which walks every connection, cost more CPU than the calls; further
-calls wait in `LeyrClient._connection`, not in httpcore's pool."""
-LIMITS = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+"""Calls to Leyr at once, each on its own kept-alive connection: some 320 calls a second at 200 ms
+each, about twice what the bot's CPU can ask for. Further calls wait for a free one."""
+LANE_CONNECTIONS = 1
+"""Connections per lane (`bot.leyr.lanes`). httpcore's per-call bookkeeping grows with the
+connections in one pool: at 64 in one it cost more CPU than the calls. One per lane costs least
+(bench, 2000 patients at 200 ms: CPU per update 4.23 ms against 4.30 with 8 per lane)."""
 READ_ATTEMPTS = 3  # reads only; writes are never retried
 BACKOFF_SECONDS = 0.2  # sleep before retry n: BACKOFF_SECONDS * 2**(n-1) * (0.5 + jitter in [0, 1))
 
@@ -98,11 +98,9 @@ class LeyrClient:
                 "accept": "application/json",
             },
             timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT_SECONDS)),
-            limits=LIMITS,
-            transport=transport,
+            transport=transport
+            or LaneTransport(lanes=CONNECTIONS // LANE_CONNECTIONS, per_lane=LANE_CONNECTIONS),
         )
-        self._slots = asyncio.Semaphore(CONNECTIONS)
-        self._pool_timeout = timeout
         self._unit = f"/emrs/{quote(emr, safe='')}/care-units/{quote(care_unit_id, safe='')}"
         self._emr = emr
         self._attempts = max(1, max_read_attempts)
@@ -221,28 +219,11 @@ class LeyrClient:
     ) -> list[ModelT]:
         return _parse_list(model, await self._read(path, template, params), write=False)
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[None]:
-        """Wait for a free connection here, in an O(1) semaphore, rather than inside httpcore's
-        pool: each of its passes walks every queued request and every connection, so under a
-        burst its bookkeeping outweighed the calls (encode/httpcore#1035). Waiting longer than
-        the pool timeout is httpx's own PoolTimeout: not sent."""
-        try:
-            async with asyncio.timeout(self._pool_timeout):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise httpx.PoolTimeout("no free connection to Leyr") from None
-        try:
-            yield
-        finally:
-            self._slots.release()
-
     async def _read(self, path: str, template: str, params: dict[str, str] | None = None) -> Any:
         for attempt in range(1, self._attempts + 1):
             started = time.perf_counter()
             try:
-                async with self._connection():
-                    response = await self._http.get(path, params=params)
+                response = await self._http.get(path, params=params)
             except httpx.TransportError as error:
                 _log_failure("GET", template, attempt, started, type(error).__name__)
                 if attempt == self._attempts:
@@ -267,8 +248,7 @@ class LeyrClient:
     async def _write(self, path: str, template: str, body: dict[str, Any]) -> Any:
         started = time.perf_counter()
         try:
-            async with self._connection():
-                response = await self._http.patch(path, json=body)
+            response = await self._http.patch(path, json=body)
         except NOT_SENT as error:
             _log_failure("PATCH", template, 1, started, type(error).__name__)
             raise LeyrNotSent(f"PATCH {template} not sent: {type(error).__name__}") from None
