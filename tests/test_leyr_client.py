@@ -15,7 +15,6 @@ import respx
 from pydantic import SecretStr
 
 from bot.leyr.client import CONNECTIONS, LANE_CONNECTIONS, LeyrClient
-from bot.leyr.lanes import LaneTransport
 from bot.leyr.errors import (
     LeyrBadRequest,
     LeyrEmrError,
@@ -27,8 +26,10 @@ from bot.leyr.errors import (
     LeyrUnavailable,
     LeyrUnknownError,
 )
+from bot.leyr.lanes import LaneTransport
 from bot.logs import setup_logging
 from bot.settings import ConfigError, Settings
+from bot.telegram.ordering import DEFAULT_CONCURRENCY
 
 BASE = "https://api.leyr.io/api"
 UNIT = f"{BASE}/emrs/webdoc/care-units/cu-1"
@@ -397,6 +398,10 @@ async def test_read_backoff_doubles_each_retry(
         with pytest.raises(LeyrUnavailable):
             await leyr.list_resources()
     assert sleeps.delays == pytest.approx(expected)
+
+
+def test_every_update_at_work_can_have_a_connection_to_leyr() -> None:
+    assert CONNECTIONS >= DEFAULT_CONCURRENCY
 
 
 async def test_timeouts_and_pool_limits_are_explicit(built: list[dict[str, Any]]) -> None:

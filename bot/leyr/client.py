@@ -53,9 +53,12 @@ APPOINTMENT_RANGE_PARAMS = ("start", "end")  # names of the date-range filter on
 
 TIMEOUT_SECONDS = 10.0  # each of read, write and pool; `Settings.leyr_timeout_seconds` overrides
 CONNECT_TIMEOUT_SECONDS = 5.0  # at most; never longer than the overall timeout
-CONNECTIONS = 64
-"""Calls to Leyr at once, each on its own kept-alive connection: some 320 calls a second at 200 ms
-each, about twice what the bot's CPU can ask for. Further calls wait for a free one."""
+CONNECTIONS = 128
+"""Calls to Leyr at once, each on its own kept-alive connection: as many as the updates at work at
+once (`bot.telegram.ordering.DEFAULT_CONCURRENCY`), each of which makes one call at a time, so no
+step waits for a connection. With 64, a wave of patients all at the personal-number step (two
+reads each) waited on connections: 64 carry 320 calls a second at 200 ms, the bot asked for more.
+Further calls (wake-ups, sandbox) wait for a free one."""
 LANE_CONNECTIONS = 1
 """Connections per lane (`bot.leyr.lanes`). httpcore's per-call bookkeeping grows with the
 connections in one pool: at 64 in one it cost more CPU than the calls. One per lane costs least
