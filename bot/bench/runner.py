@@ -65,7 +65,6 @@ from bot.bench.patients import Identity, Patient, PatientFailed, identities
 from bot.bench.reference import ReferenceHandlers
 from bot.bench.report import Report, Run, Spread
 from bot.bench.telegram_fake import TOKEN, FakeBotApi
-from bot.collector import settled
 from bot.runtime import Runtime, open_runtime
 from bot.sandbox.seed import synthetic_patients
 from bot.settings import (
@@ -331,7 +330,6 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
             await bench.concurrent(options.warmup, 0)
             await bench.reference(echo_chats[-REFERENCE_STEPS:], 1, "echo")
             await bench.reference(floor_chats[-REFERENCE_STEPS:], 1, "floor")
-            stack.enter_context(settled())  # as the service, once started
             progress("sequential passes: bot, echo, floor")
             tally, round_trips = await bench.sequential(options.sample)
             references = len(tally.cpu_samples()) // REFERENCE_STEPS or 1

@@ -35,7 +35,6 @@ from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.collector import settled
 from bot.runtime import open_runtime
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
@@ -121,7 +120,6 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         await register_commands(application.bot)
         await application.bot.delete_webhook(drop_pending_updates=False)  # else getUpdates: 409
         await application.start()
-        resources.enter_context(settled())
         log.info(
             "bot @%s ready: %s",
             application.bot.username,
