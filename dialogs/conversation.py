@@ -50,9 +50,13 @@ class Services:
     directory: TestPatientDirectory | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Conversation:
-    """The dialog's model: the current state, the chat's context and this step's output."""
+    """The dialog's model: the current state, the chat's context and this step's output.
+
+    Compared by identity (`eq=False`): the shared machine finds its models with `in` and
+    `list.remove`, so value equality would make every step compare itself field by field with
+    all the steps in flight, and would take two alike chats for one."""
 
     state: str
     ctx: DialogContext

@@ -123,3 +123,25 @@ async def test_a_move_the_machine_does_not_allow_raises() -> None:
         assert conversation.state == m.IDLE
     finally:
         m.MACHINE.remove_model(conversation)
+
+
+async def test_the_machine_tells_conversations_apart_even_when_alike_in_every_field() -> None:
+    """Two chats mid-step at once are two models, whatever their fields hold. Compared by value,
+    the second was taken for the first (no triggers bound to it), removing one could remove the
+    other, and every step compared itself field by field with all the steps in flight."""
+    shared = services(FakeClinic())
+    first, second = (
+        Conversation(state=m.IDLE, ctx=DialogContext(), services=shared, now=NOW) for _ in "ab"
+    )
+    m.MACHINE.add_model(first, initial=m.IDLE)
+    m.MACHINE.add_model(second, initial=m.IDLE)
+    try:
+        assert len(m.MACHINE.models) == 2
+        await second.fire("stop")
+        assert second.state == m.IDLE
+        m.MACHINE.remove_model(second)
+        assert m.MACHINE.models == [first] and m.MACHINE.models[0] is first
+    finally:
+        for model in (first, second):
+            if any(model is registered for registered in m.MACHINE.models):
+                m.MACHINE.remove_model(model)
