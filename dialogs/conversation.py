@@ -1072,9 +1072,6 @@ async def run_step(
         now=now,
         before_write=before_write,
     )
-    m.MACHINE.add_model(conversation, initial=conversation.state)
-    try:
+    with m.on_machine(conversation):
         result = await conversation.handle(event)
-    finally:
-        m.MACHINE.remove_model(conversation)
     return conversation.state, result

@@ -6,6 +6,8 @@ here, so a move the design does not allow raises instead of happening.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from transitions.extensions import GraphMachine
@@ -71,6 +73,24 @@ MACHINE = AsyncMachine(
     auto_transitions=False,
     ignore_invalid_triggers=False,
 )
+
+
+@contextmanager
+def on_machine(model: Any) -> Iterator[None]:
+    """`model` on the shared machine, from its own `state`, for one step.
+
+    transitions leaves the triggers it bound on a model after `remove_model`, each a partial that
+    holds the model: a reference cycle that only the garbage collector frees, after the model was
+    promoted if its step waited on the clinic. Unbinding them frees it on the spot."""
+    unbound = set(vars(model))
+    MACHINE.add_model(model, initial=model.state)
+    bound = set(vars(model)) - unbound
+    try:
+        yield
+    finally:
+        MACHINE.remove_model(model)
+        for name in bound:
+            delattr(model, name)
 
 
 def mermaid() -> str:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+from typing import Any
+
 import pytest
 from transitions.core import MachineError
 
+from dialogs import conversation as conversation_module
 from dialogs import machine as m
 from dialogs.context import DialogContext
 from dialogs.conversation import Conversation
@@ -145,3 +150,26 @@ async def test_the_machine_tells_conversations_apart_even_when_alike_in_every_fi
         for model in (first, second):
             if any(model is registered for registered in m.MACHINE.models):
                 m.MACHINE.remove_model(model)
+
+
+async def test_a_finished_step_frees_its_conversation_without_the_garbage_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The triggers bound for a step are unbound after it: no cycle through the model is left for
+    the collector (which, for steps that waited on the clinic, ran after promoting them)."""
+    made: list[weakref.ref[Conversation]] = []
+
+    class Watched(Conversation):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(weakref.ref(self))
+
+    driver = await to_state(m.CHOOSE)
+    monkeypatch.setattr(conversation_module, "Conversation", Watched)
+    gc.disable()
+    try:
+        await driver.send(Command("help"))
+        assert len(made) == 1 and made[0]() is None
+    finally:
+        gc.enable()
+    assert driver.state == m.CHOOSE
