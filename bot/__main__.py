@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # PTB 22.2+ gives time periods (RetryAfter.retry_after) as timedelta on request, as v23 will
+    # always, and warns on every int; bot.telegram reads either.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     args = _parser().parse_args(argv)
     if args.command == "diagram":
         from bot.diagram import print_or_write

@@ -19,6 +19,8 @@ from bot.settings import SANDBOX_CLIENT_SECRET
 from tests.fake_bot_api import TOKEN
 from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE
 
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` runs (bot/__main__.py)
+
 BACKENDS = ["sqlite", "postgres"]
 
 PRIVATE: list[str] = sorted(
