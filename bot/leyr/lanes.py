@@ -3,8 +3,8 @@
 httpcore's pool does work on every request and every answer in proportion to its open
 connections, and its keep-alive check in proportion to their square (encode/httpcore#1035). With
 64 connections to one host that bookkeeping cost the bot more CPU than the calls themselves, and
-only under latency, when many connections are open at once. Lanes of a few connections each keep
-that work small and still carry as many calls at once.
+only under latency, when many connections are open at once. Small lanes (the client uses one
+connection each) keep that work small and still carry as many calls at once.
 
 A call takes a free slot, runs on the slot's lane, and gives the slot back when its answer is
 closed. The slot freed last is taken first, so a quiet bot keeps few connections warm. A call that
