@@ -8,27 +8,25 @@ only after they were handled, so a crash means they come again:
 * the step's replies are saved with the state (the outbox) and dropped by `delivered` once sent:
   a redelivered update whose replies were not all sent gets them again (at least once);
 * just before the step writes to the EHR, the state it started from is saved again marked
-  `reread_needed`: if the process dies before the step is saved, the redelivered update makes
-  the dialog read the EHR first and never cancels or confirms twice.
+  `reread_needed` (`bot.write_guard`, wrapped around the chat's clinic): if the process dies
+  before the step is saved, the redelivered update makes the dialog read the EHR first and
+  never cancels or confirms twice.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import ValidationError
 
-from bot.store import AuditEntry, ChatSnapshot, StaleVersion, Store
-from dialogs.context import DialogContext
-from dialogs.conversation import Services, run_step
-from dialogs.events import Event
+from bot.store import AuditEntry, ChatSnapshot, Outbox, StaleVersion, Store
+from bot.write_guard import GuardedClinic
+from dialogs import DialogContext, Event, Reply, Services, run_step
 from dialogs.i18n import language_for
-from dialogs.machine import AWAITING_CODE, IDLE
-from dialogs.replies import Option, Reply
+from dialogs.machine import AWAITING_CODE, IDLE, asks_contact, awaits_code
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +47,8 @@ class Handled:
     ui_message_id: int | None = None
     sandbox: bool = False
     state: str = IDLE
+    asks_contact: bool = False  # the dialog waits for the patient's own phone
+    awaits_code: bool = False  # the dialog waits for a code: a wake-up may still be due
 
 
 class Engine:
@@ -61,13 +61,14 @@ class Engine:
     ) -> None:
         self._store = store
         self._services_for = services_for
-        self._is_sandbox = is_sandbox
+        self.is_sandbox = is_sandbox
+        """Whether a chat is a sandbox chat: decided here, for the engine and its adapters."""
         self._clock = clock
 
     async def handle(
         self, sender: Sender, event: Event, *, update_id: int | None = None
     ) -> Handled:
-        sandbox = self._is_sandbox(sender.chat_id)
+        sandbox = self.is_sandbox(sender.chat_id)
         snapshot = await self._store.load(sender.chat_id)
         if (
             snapshot is not None
@@ -79,29 +80,22 @@ class Engine:
         state, ctx = await self._restore(sender, snapshot, sandbox)
         version = snapshot.version if snapshot else None
         started = snapshot.context if snapshot is not None else ctx.dump()
+        services = self._services_for(sender.chat_id)
 
         async def before_write() -> None:
             nonlocal version
-            if update_id is None:
-                return  # not redelivered after a crash: nothing to guard against
             marked = ChatSnapshot(
                 chat_id=sender.chat_id,
                 state=state,
                 context={**started, "reread_needed": True},
-                language=ctx.language,
                 last_update_id=snapshot.last_update_id if snapshot else None,
                 ui_message_id=snapshot.ui_message_id if snapshot else None,
             )
             version = (await self._store.save(marked, expected_version=version)).version
 
-        new_state, result = await run_step(
-            state,
-            ctx,
-            event,
-            self._services_for(sender.chat_id),
-            self._clock(),
-            before_write=before_write,
-        )
+        if update_id is not None:  # redelivered after a crash: guard its writes
+            services = replace(services, clinic=GuardedClinic(services.clinic, before_write))
+        new_state, result = await run_step(state, ctx, event, services, self._clock())
         link = None
         if result.linked_patient is not None and not sandbox:
             link = (sender.user_id, result.linked_patient)
@@ -119,12 +113,13 @@ class Engine:
             chat_id=sender.chat_id,
             state=new_state,
             context=ctx.dump(),
-            language=ctx.language,
             last_update_id=update_id
             if update_id is not None
             else (snapshot.last_update_id if snapshot else None),
             ui_message_id=snapshot.ui_message_id if snapshot else None,
-            outbox=_outbox(update_id, result.replies, result.delete_user_message),
+            outbox=Outbox(update_id, result.delete_user_message, result.replies)
+            if update_id is not None and (result.replies or result.delete_user_message)
+            else None,
         )
         try:
             await self._store.save(
@@ -154,6 +149,8 @@ class Engine:
             ui_message_id=fresh.ui_message_id,
             sandbox=sandbox,
             state=new_state,
+            asks_contact=result.asks_contact,
+            awaits_code=result.awaits_code,
         )
 
     async def _restore(
@@ -173,8 +170,8 @@ class Engine:
         """A redelivered update: its effects are stored; its replies again, unless the adapter
         said they were sent (it does not for replies it showed in place: those repeat
         harmlessly)."""
-        outbox = snapshot.outbox or {}
-        unsent = outbox.get("update_id") == update_id
+        outbox = snapshot.outbox
+        unsent = outbox is not None and outbox.update_id == update_id
         log.info(
             "duplicate update chat=%s update=%s replies=%s",
             snapshot.chat_id,
@@ -182,12 +179,14 @@ class Engine:
             "unsent" if unsent else "sent",
         )
         return Handled(
-            replies=_replies(outbox["replies"]) if unsent else [],
-            delete_user_message=unsent and bool(outbox.get("delete")),
+            replies=outbox.replies if outbox is not None and unsent else [],
+            delete_user_message=outbox is not None and unsent and outbox.delete,
             duplicate=True,
             ui_message_id=snapshot.ui_message_id,
             sandbox=sandbox,
             state=snapshot.state,
+            asks_contact=asks_contact(snapshot.state),
+            awaits_code=awaits_code(snapshot.state),
         )
 
     async def wake_ups(self) -> list[tuple[int, datetime]]:
@@ -208,33 +207,3 @@ class Engine:
         """The step's replies were sent; `ui_message_id` holds the chat's live buttons now (to
         retire them later)."""
         await self._store.delivered(chat_id, ui_message_id)
-
-
-def _outbox(update_id: int | None, replies: list[Reply], delete: bool) -> dict[str, Any] | None:
-    if update_id is None or not (replies or delete):
-        return None
-    return {
-        "update_id": update_id,
-        "delete": delete,
-        "replies": [
-            {
-                "text": r.text,
-                "options": [[[o.key, o.label] for o in row] for row in r.options],
-                "contact": r.request_contact,
-                "note": r.sandbox_note,
-            }
-            for r in replies
-        ],
-    }
-
-
-def _replies(stored: list[dict[str, Any]]) -> list[Reply]:
-    return [
-        Reply(
-            text=r["text"],
-            options=tuple(tuple(Option(key, label) for key, label in row) for row in r["options"]),
-            request_contact=r["contact"],
-            sandbox_note=r["note"],
-        )
-        for r in stored
-    ]

@@ -32,8 +32,8 @@ from bot.settings import (
     Settings,
 )
 from bot.store import Store, open_store
+from dialogs import Services
 from dialogs.config import DialogConfig
-from dialogs.conversation import Services
 
 SANDBOX_BASE_URL = "http://sandbox.invalid/api"
 

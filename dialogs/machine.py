@@ -1,17 +1,15 @@
 """The dialog's states and the moves between them: the one place that says which moves exist.
 
-`Conversation` (dialogs.conversation) is the model; every state change goes through a trigger
-here, so a move the design does not allow raises instead of happening.
+`MOVES` is the whole table, one line a move, labelled with what the patient does. A step changes
+state only through `check` (via `Turn.move`), so a move not in the table raises `IllegalMove`
+instead of happening. The `transitions` machine built from the table answers that question and
+draws the README's diagram; no conversation object is ever bound to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
+from transitions import Machine
 from transitions.extensions import GraphMachine
-from transitions.extensions.asyncio import AsyncMachine
 
 IDLE = "idle"
 IDENTIFY_CONTACT = "identify_contact"
@@ -34,70 +32,79 @@ STATES = [
     AWAITING_CODE,
     OUTCOME,
 ]
-UNIDENTIFIED = [IDLE, IDENTIFY_CONTACT, IDENTIFY_NUMBER, PICK_TEST_PATIENT]
+ANY = "*"
+RESTART = "sends /start or /stop"
 
-TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "ask_contact", "source": [*UNIDENTIFIED, OUTCOME], "dest": IDENTIFY_CONTACT},
-    {"trigger": "contact_accepted", "source": IDENTIFY_CONTACT, "dest": IDENTIFY_NUMBER},
-    {
-        "trigger": "offer_test_patients",
-        "source": [*UNIDENTIFIED, CHOOSE, OUTCOME],
-        "dest": PICK_TEST_PATIENT,
-    },
-    {
-        "trigger": "show_list",
-        "source": [s for s in STATES if s != IDENTIFY_CONTACT],
-        "dest": CHOOSE,
-    },
-    {"trigger": "pick", "source": CHOOSE, "dest": CONFIRM},
-    {"trigger": "ask_reason", "source": CONFIRM, "dest": REASON},
-    {"trigger": "reason_given", "source": REASON, "dest": CONFIRM},
-    {
-        "trigger": "await_code",
-        "source": [CHOOSE, CONFIRM, AWAITING_CODE, OUTCOME],
-        "dest": AWAITING_CODE,
-    },
-    {
-        "trigger": "conclude",
-        "source": [s for s in STATES if s != IDENTIFY_CONTACT],
-        "dest": OUTCOME,
-    },
-    {"trigger": "stop", "source": STATES, "dest": IDLE},
-]
-
-MACHINE = AsyncMachine(
-    model=None,
-    states=STATES,
-    transitions=TRANSITIONS,
-    initial=IDLE,
-    auto_transitions=False,
-    ignore_invalid_triggers=False,
+# (from, to, what the patient does). /start passes through idle: it is a restart, then a start.
+MOVES: tuple[tuple[str, str, str], ...] = (
+    (ANY, IDLE, RESTART),
+    (IDLE, IDENTIFY_CONTACT, "starts, not yet known"),
+    (IDLE, PICK_TEST_PATIENT, "starts a sandbox chat"),
+    (IDLE, CHOOSE, "starts, already known"),
+    (IDLE, OUTCOME, "starts, nothing to list"),
+    (IDENTIFY_CONTACT, IDENTIFY_NUMBER, "shares own phone"),
+    (IDENTIFY_NUMBER, CHOOSE, "types a matching personal number"),
+    (IDENTIFY_NUMBER, OUTCOME, "is known, nothing to list"),
+    (PICK_TEST_PATIENT, CHOOSE, "picks a test patient"),
+    (PICK_TEST_PATIENT, OUTCOME, "picks, nothing to list"),
+    (CHOOSE, CONFIRM, "picks appointments"),
+    (CHOOSE, AWAITING_CODE, "picks one waiting for its code"),
+    (CHOOSE, PICK_TEST_PATIENT, "switches test patient"),
+    (CONFIRM, REASON, "adds a reason"),
+    (REASON, CONFIRM, "types or skips the reason"),
+    (CONFIRM, CHOOSE, "keeps them"),
+    (CONFIRM, AWAITING_CODE, "confirms, SMS code sent"),
+    (CONFIRM, OUTCOME, "confirms, done"),
+    (AWAITING_CODE, AWAITING_CODE, "types a code, or asks a new one"),
+    (AWAITING_CODE, OUTCOME, "types the code, or keeps it"),
+    (OUTCOME, CHOOSE, "tries again, list changed"),
+    (OUTCOME, AWAITING_CODE, "tries again, SMS code sent"),
+    (OUTCOME, OUTCOME, "checks again"),
+    (OUTCOME, PICK_TEST_PATIENT, "switches test patient"),
 )
 
 
-@contextmanager
-def on_machine(model: Any) -> Iterator[None]:
-    """`model` on the shared machine, from its own `state`, for one step.
+class IllegalMove(Exception):
+    """A step tried a move that `MOVES` does not list: a bug, never the patient's doing."""
 
-    transitions leaves the triggers it bound on a model after `remove_model`, each a partial that
-    holds the model: a reference cycle that only the garbage collector frees, after the model was
-    promoted if its step waited on the clinic. Unbinding them frees it on the spot."""
-    unbound = set(vars(model))
-    MACHINE.add_model(model, initial=model.state)
-    bound = set(vars(model)) - unbound
-    try:
-        yield
-    finally:
-        MACHINE.remove_model(model)
-        for name in bound:
-            delattr(model, name)
+
+def _transitions() -> list[dict[str, str]]:
+    return [{"trigger": label, "source": a, "dest": b} for a, b, label in MOVES]
+
+
+_MACHINE = Machine(
+    model=None, states=STATES, transitions=_transitions(), initial=IDLE, auto_transitions=False
+)
+_LEGAL = frozenset(
+    (source, t.dest)
+    for source in STATES
+    for t in _MACHINE.get_transitions(source=source)
+    if t.dest is not None
+)
+
+
+def check(source: str, dest: str) -> None:
+    """Raise IllegalMove unless the table allows moving from `source` to `dest`."""
+    if (source, dest) not in _LEGAL:
+        raise IllegalMove(f"{source} -> {dest}")
+
+
+def asks_contact(state: str) -> bool:
+    """The step waits for the patient's own phone (the adapter keeps its share button)."""
+    return state == IDENTIFY_CONTACT
+
+
+def awaits_code(state: str) -> bool:
+    """The step waits for an SMS code (a wake-up may be due when it expires)."""
+    return state == AWAITING_CODE
 
 
 def mermaid() -> str:
-    """The state diagram in mermaid, drawn from the same states and transitions."""
+    """The state diagram in mermaid, drawn from the same table; the restart edge from every
+    state is one note instead of nine arrows."""
     graph = GraphMachine(
         states=STATES,
-        transitions=TRANSITIONS,
+        transitions=[t for t in _transitions() if t["source"] != ANY],
         initial=IDLE,
         auto_transitions=False,
         graph_engine="mermaid",
@@ -108,4 +115,5 @@ def mermaid() -> str:
         for line in str(graph.get_combined_graph().draw(None)).splitlines()
         if not line.strip().startswith(("classDef", "Class "))
     ]
+    lines.append(f"  note right of {IDLE}: from any step, the patient {RESTART}")
     return "\n".join(line.rstrip() for line in lines if line.strip()) + "\n"

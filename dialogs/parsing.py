@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 from stdnum.exceptions import ValidationError
@@ -29,6 +30,21 @@ def personal_number(text: str, kind: IdKind) -> str | None:
         return fodselsnummer.compact(fodselsnummer.validate(raw))
     except (ValidationError, ValueError):
         return None
+
+
+def clean(raw: str) -> str:
+    """Untrusted text made safe to echo and compare: bounded, no control characters."""
+    text = unicodedata.normalize("NFKC", raw[: MAX_INPUT * 4])
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def index(text: str, size: int) -> int | None:
+    """A list position as typed or carried by a button ("0".."999"), if within `size`."""
+    if not text.isdigit() or len(text) > 3:
+        return None
+    position = int(text)
+    return position if 0 <= position < size else None
 
 
 def e164(phone: str, region: str) -> str | None:

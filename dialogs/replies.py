@@ -21,7 +21,6 @@ class Reply:
     text: str
     options: tuple[tuple[Option, ...], ...] = ()
     request_contact: str | None = None  # the label of the share-my-phone button
-    sandbox_note: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +42,5 @@ class StepResult:
     audits: list[Audit] = field(default_factory=list)
     linked_patient: str | None = None
     wake_at: datetime | None = None  # deliver a Tick then (a code may expire)
+    asks_contact: bool = False  # the step waits for the patient's own phone (keep its button)
+    awaits_code: bool = False  # the step waits for a code (else no wake-up is due any more)

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from dialogs import Services, run_step
 from dialogs.context import DialogContext
-from dialogs.conversation import Services, run_step
 from dialogs.events import Button, Command, Contact, Event, Text
 from dialogs.replies import Option, StepResult
 from tests.fake_clinic import NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dialogs import Services
 from dialogs.clinic import (
     Appointment,
     CancelOutcome,
@@ -19,7 +20,6 @@ from dialogs.clinic import (
     TestPatient,
 )
 from dialogs.config import DialogConfig
-from dialogs.conversation import Services
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PERSONAL_NUMBER = "191212121212"

@@ -17,12 +17,12 @@ from bot.engine import Handled, Sender
 from bot.telegram.app import build_application
 from bot.telegram.handlers import AgentTools, AnyApplication, DialogEngine, TelegramAdapter
 from bot.telegram.ordering import ChatOrderedProcessor
+from dialogs import Services, run_step
 from dialogs.clinic import Appointment, CancelOutcome, ClinicUnavailable, PatientRecord
 from dialogs.context import DialogContext
-from dialogs.conversation import Services, run_step
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.i18n import language_for
-from dialogs.machine import IDLE
+from dialogs.machine import IDLE, asks_contact, awaits_code
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import TOKEN, FakeBotApi, mount
 from tests.fake_clinic import CODE, NOW, Directory, FakeClinic, config, digest, services
@@ -78,7 +78,6 @@ async def running(
     engine: DialogEngine,
     *,
     agent: AgentTools | None = None,
-    is_sandbox: Callable[[int], bool] = lambda chat_id: False,
     concurrency: int = 8,
     api: FakeBotApi | None = None,
 ) -> AsyncIterator[Harness]:
@@ -86,13 +85,7 @@ async def running(
     api = api or FakeBotApi()
     with respx.mock(assert_all_called=False) as router:
         mount(router, api)
-        adapter = TelegramAdapter(
-            clinic_name=CLINIC,
-            clinic_phone=CLINIC_PHONE,
-            is_sandbox=is_sandbox,
-            engine=engine,
-            agent=agent,
-        )
+        adapter = TelegramAdapter(engine, agent, clinic_name=CLINIC, clinic_phone=CLINIC_PHONE)
         app = build_application(TOKEN, "https://api.telegram.org", adapter, concurrency=concurrency)
         async with app:
             await app.start()
@@ -144,6 +137,10 @@ class ScriptedEngine:
     """How often `delivered` was called (each is a write in the real engine)."""
     fail_with: BaseException | None = None
     senders: list[Sender] = field(default_factory=list)
+    sandbox_chats: set[int] = field(default_factory=set)
+
+    def is_sandbox(self, chat_id: int) -> bool:
+        return chat_id in self.sandbox_chats
 
     def gate(self, name: str) -> asyncio.Event:
         return self.gates.setdefault(name, asyncio.Event())
@@ -210,7 +207,15 @@ class MemoryEngine:
         last = saved.last_update_id if saved else None
         if update_id is not None and last is not None and update_id <= last:
             ui = saved.ui_message_id if saved else None
-            return Handled(duplicate=True, ui_message_id=ui, sandbox=sandbox)
+            state = saved.state if saved else IDLE
+            return Handled(
+                duplicate=True,
+                ui_message_id=ui,
+                sandbox=sandbox,
+                state=state,
+                asks_contact=asks_contact(state),
+                awaits_code=awaits_code(state),
+            )
         self.events.append((chat_id, event))
         if saved is not None:
             state, ctx = saved.state, DialogContext.load(saved.context)
@@ -235,6 +240,8 @@ class MemoryEngine:
             ui_message_id=ui,
             sandbox=sandbox,
             state=new_state,
+            asks_contact=result.asks_contact,
+            awaits_code=result.awaits_code,
         )
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
-from transitions.core import MachineError
 
-from dialogs import conversation as conversation_module
+from dialogs import dialog as dialog_module
 from dialogs import machine as m
+from dialogs.clinic import ClinicRefused, ClinicUnavailable
 from dialogs.context import DialogContext
-from dialogs.conversation import Conversation
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
-from tests.dialog_driver import to_state
-from tests.fake_clinic import CODE, NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services
+from dialogs.steps import STEPS
+from dialogs.turn import Turn
+from tests.dialog_driver import Driver, to_state
+from tests.fake_clinic import (
+    CODE,
+    NOW,
+    PATIENT_ID,
+    PERSONAL_NUMBER,
+    PHONE,
+    FakeClinic,
+    services,
+)
 
 STALE = Button("0:a1")
 FORGED = Button("x" * 500)
@@ -83,6 +94,84 @@ TABLE += [
 ]
 
 
+async def _linked_without_appointments() -> None:
+    driver = Driver(clinic=FakeClinic(appointments=[]))
+    driver.ctx.patient_id = PATIENT_ID
+    await driver.send(Command("start"))
+    assert driver.state == m.OUTCOME
+
+
+async def _identified_without_appointments() -> None:
+    driver = await to_state(m.IDENTIFY_NUMBER)
+    driver.clinic.appointments = []
+    await driver.send(Text(PERSONAL_NUMBER))
+    assert driver.state == m.OUTCOME
+
+
+async def _test_patient_unreachable() -> None:
+    driver = await to_state(m.PICK_TEST_PATIENT)
+    driver.clinic.fail_next.append(ClinicUnavailable("ref-9"))
+    await driver.press("Test Testsson")
+    assert driver.state == m.OUTCOME
+
+
+async def _switch_from_list_and_outcome() -> None:
+    driver = await to_state(m.PICK_TEST_PATIENT)
+    await driver.press("Test Testsson")
+    await driver.press("another test patient")
+    assert driver.state == m.PICK_TEST_PATIENT
+    await driver.press("Test Testsson")
+    await driver.press("2.")
+    await driver.press("Yes, cancel")
+    await driver.press("Don't cancel")
+    await driver.press("another test patient")
+    assert driver.state == m.PICK_TEST_PATIENT
+
+
+async def _one_step_cancel() -> None:
+    driver = await to_state(m.CONFIRM, two_step=False)
+    await driver.press("Yes, cancel")
+    assert driver.state == m.OUTCOME
+
+
+async def _resume_a_waiting_code() -> None:
+    driver = await to_state(m.AWAITING_CODE)
+    await driver.send(Command("start"))
+    await driver.press("2.")
+    assert driver.state == m.AWAITING_CODE
+
+
+async def _retry_after_an_ehr_error(two_step: bool, expected: str) -> None:
+    driver = await to_state(m.CONFIRM, two_step=two_step)
+    driver.clinic.fail_next.append(ClinicRefused("ref-8", "EMR_ERROR"))
+    await driver.press("Yes, cancel")
+    assert driver.state == m.OUTCOME
+    await driver.press("Try again")
+    assert driver.state == expected
+
+
+async def _retry_when_the_list_changed() -> None:
+    driver = await to_state(m.CONFIRM)
+    driver.clinic.fail_next.append(ClinicRefused("ref-8", "EMR_ERROR"))
+    await driver.press("Yes, cancel")
+    driver.ctx.appointments = []
+    await driver.press("Try again")
+    assert driver.state in (m.CHOOSE, m.OUTCOME)
+
+
+SCENARIOS: list[Callable[[], Awaitable[None]]] = [
+    _linked_without_appointments,
+    _identified_without_appointments,
+    _test_patient_unreachable,
+    _switch_from_list_and_outcome,
+    _one_step_cancel,
+    _resume_a_waiting_code,
+    partial(_retry_after_an_ehr_error, False, m.OUTCOME),
+    partial(_retry_after_an_ehr_error, True, m.AWAITING_CODE),
+    _retry_when_the_list_changed,
+]
+
+
 def _id(row: tuple[str, Event | str, str]) -> str:
     state, event, _ = row
     shown = event if isinstance(event, str) else repr(event)[:40]
@@ -99,73 +188,64 @@ async def test_transition(state: str, event: Event | str, expected: str) -> None
         assert result.replies, "every input gets an answer"
 
 
-async def test_every_state_is_reachable_and_every_trigger_is_exercised() -> None:
-    fired: set[str] = set()
-    original = Conversation.fire
-
-    async def spy(self: Conversation, trigger: str) -> None:
-        fired.add(trigger)
-        await original(self, trigger)
-
-    Conversation.fire = spy  # type: ignore[method-assign]
-    try:
-        for state, event, _ in TABLE:
-            driver = await to_state(state)
-            await driver.send(Button(driver.key(event)) if isinstance(event, str) else event)
-    finally:
-        Conversation.fire = original  # type: ignore[method-assign]
-    assert fired == {t["trigger"] for t in m.TRANSITIONS}
-
-
-async def test_a_move_the_machine_does_not_allow_raises() -> None:
-    conversation = Conversation(
-        state=m.IDLE, ctx=DialogContext(), services=services(FakeClinic()), now=NOW
-    )
-    m.MACHINE.add_model(conversation, initial=m.IDLE)
-    try:
-        with pytest.raises(MachineError):
-            await conversation.fire("pick")
-        assert conversation.state == m.IDLE
-    finally:
-        m.MACHINE.remove_model(conversation)
-
-
-async def test_the_machine_tells_conversations_apart_even_when_alike_in_every_field() -> None:
-    """Two chats mid-step at once are two models, whatever their fields hold. Compared by value,
-    the second was taken for the first (no triggers bound to it), removing one could remove the
-    other, and every step compared itself field by field with all the steps in flight."""
-    shared = services(FakeClinic())
-    first, second = (
-        Conversation(state=m.IDLE, ctx=DialogContext(), services=shared, now=NOW) for _ in "ab"
-    )
-    m.MACHINE.add_model(first, initial=m.IDLE)
-    m.MACHINE.add_model(second, initial=m.IDLE)
-    try:
-        assert len(m.MACHINE.models) == 2
-        await second.fire("stop")
-        assert second.state == m.IDLE
-        m.MACHINE.remove_model(second)
-        assert m.MACHINE.models == [first] and m.MACHINE.models[0] is first
-    finally:
-        for model in (first, second):
-            if any(model is registered for registered in m.MACHINE.models):
-                m.MACHINE.remove_model(model)
-
-
-async def test_a_finished_step_frees_its_conversation_without_the_garbage_collector(
+async def test_every_state_is_reachable_and_every_move_is_exercised(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The triggers bound for a step are unbound after it: no cycle through the model is left for
-    the collector (which, for steps that waited on the clinic, ran after promoting them)."""
-    made: list[weakref.ref[Conversation]] = []
+    made: set[tuple[str, str]] = set()
+    original = m.check
 
-    class Watched(Conversation):
+    def spy(source: str, dest: str) -> None:
+        original(source, dest)
+        made.add((source, dest))
+
+    monkeypatch.setattr(m, "check", spy)
+    for state, event, _ in TABLE:
+        driver = await to_state(state)
+        await driver.send(Button(driver.key(event)) if isinstance(event, str) else event)
+    for scenario in SCENARIOS:
+        await scenario()
+    listed = {(a, b) for a, b, _ in m.MOVES if a != m.ANY} | {(s, m.IDLE) for s in m.STATES}
+    assert listed - made == set()
+    assert {s for _, s in made} == set(m.STATES)
+
+
+async def test_a_move_the_table_does_not_list_raises() -> None:
+    turn = Turn(
+        state=m.CHOOSE,
+        ctx=DialogContext(),
+        services=services(FakeClinic()),
+        now=NOW,
+        steps=STEPS,
+    )
+    with pytest.raises(m.IllegalMove):
+        turn.move(m.IDENTIFY_NUMBER)
+    assert turn.state == m.CHOOSE
+    turn.move(m.CONFIRM)
+    assert turn.state == m.CONFIRM
+
+
+def test_every_state_has_a_step_and_every_move_a_label() -> None:
+    assert set(STEPS) == set(m.STATES)
+    assert all(label.strip() for _, _, label in m.MOVES)
+    assert len({(a, b) for a, b, _ in m.MOVES}) == len(m.MOVES)
+
+
+async def test_a_finished_step_frees_its_turn_without_the_garbage_collector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A step leaves no reference cycle behind: its turn is freed on the spot, not after the
+    collector promoted it (steps that waited on the clinic lived through collections)."""
+    made: list[weakref.ref[Turn]] = []
+
+    class Watched(Turn):
+        __slots__ = ("__weakref__",)
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             made.append(weakref.ref(self))
 
     driver = await to_state(m.CHOOSE)
-    monkeypatch.setattr(conversation_module, "Conversation", Watched)
+    monkeypatch.setattr(dialog_module, "Turn", Watched)
     gc.disable()
     try:
         await driver.send(Command("help"))

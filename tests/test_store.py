@@ -25,7 +25,7 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 
 
 def snapshot(state: str = "choose", **context: object) -> ChatSnapshot:
-    return ChatSnapshot(chat_id=7, state=state, context=dict(context), language="sv")
+    return ChatSnapshot(chat_id=7, state=state, context=dict(context))
 
 
 async def test_round_trip(store: Store) -> None:

@@ -27,7 +27,6 @@ from bot.telegram.render import ButtonDataTooLong, fit, inline_keyboard, message
 from bot.telegram.service import run, telegram_api_url, telegram_token
 from bot.telegram.texts import SANDBOX_MARK
 from dialogs.events import Event
-from dialogs.machine import IDENTIFY_CONTACT
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import ApiError, FakeBotApi
 from tests.telegram_harness import ScriptedEngine, echo, running
@@ -153,9 +152,16 @@ async def test_stop_awaits_a_button_answer_still_in_flight(monkeypatch: pytest.M
 # -- rendering ------------------------------------------------------------------------------------
 
 
-def _menu(text: str, *keys: str, contact: str | None = None, state: str = "choose") -> Handled:
+def _menu(
+    text: str,
+    *keys: str,
+    contact: str | None = None,
+    asks_contact: bool = False,
+    awaits_code: bool = False,
+) -> Handled:
     options = tuple((Option(key, f"label {key}"),) for key in keys)
-    return Handled(replies=[Reply(text, options=options, request_contact=contact)], state=state)
+    reply = Reply(text, options=options, request_contact=contact)
+    return Handled(replies=[reply], asks_contact=asks_contact, awaits_code=awaits_code)
 
 
 async def test_button_press_edits_its_message_and_text_retires_old_buttons() -> None:
@@ -236,8 +242,8 @@ async def test_unmodified_edit_and_missing_message_are_handled() -> None:
 async def test_contact_keyboard_shown_then_removed() -> None:
     steps = iter(
         [
-            _menu("share your phone", contact="📱 Share", state=IDENTIFY_CONTACT),
-            _menu("now type your number", state="identify_number"),
+            _menu("share your phone", contact="📱 Share", asks_contact=True),
+            _menu("now type your number"),
         ]
     )
     engine = ScriptedEngine(script=lambda sender, event: next(steps))
@@ -276,11 +282,10 @@ async def test_a_typed_code_is_answered_in_the_message_that_asked_for_it() -> No
     sandbox chats the SMS note follows the question, so there the answer is a new message."""
     steps = iter(
         [
-            _menu("type the code", "1:s", state="awaiting_code"),
+            _menu("type the code", "1:s", awaits_code=True),
             Handled(
                 replies=[Reply("✅ Cancelled", ((Option("2:o", "Another"),),))],
                 delete_user_message=True,
-                state="outcome",
             ),
         ]
     )
@@ -303,11 +308,9 @@ async def test_replies_shown_in_place_need_no_second_write_and_come_again_harmle
     not tell the engine they were sent: if its update comes again after a crash, the engine
     hands the same replies back, and showing them again adds no message."""
     pick = _menu("pick one", "1:a", "1:b")
-    sure = _menu("sure?", "2:y", state="confirm")
+    sure = _menu("sure?", "2:y")
     another = ((Option("3:o", "Cancel another"),),)
-    code = Handled(
-        replies=[Reply("✅ Cancelled", another)], delete_user_message=True, state="outcome"
-    )
+    code = Handled(replies=[Reply("✅ Cancelled", another)], delete_user_message=True)
     steps = iter([pick, sure, code])
     engine = ScriptedEngine(script=lambda sender, event: next(steps))
     async with running(engine) as h:
@@ -324,7 +327,7 @@ async def test_replies_shown_in_place_need_no_second_write_and_come_again_harmle
 
         redelivered = iter(
             [
-                Handled(replies=sure.replies, duplicate=True, state="confirm"),
+                Handled(replies=sure.replies, duplicate=True),
                 Handled(replies=code.replies, delete_user_message=True, duplicate=True),
             ]
         )
@@ -340,9 +343,9 @@ async def test_the_wake_up_is_dropped_once_no_code_is_awaited() -> None:
     later = datetime.now(UTC) + timedelta(hours=1)
     steps = iter(
         [
-            Handled(replies=[Reply("type the code")], wake_at=later, state="awaiting_code"),
-            Handled(replies=[Reply("wrong, try again")], state="awaiting_code"),
-            Handled(replies=[Reply("✅ Cancelled")], state="outcome"),
+            Handled(replies=[Reply("type the code")], wake_at=later, awaits_code=True),
+            Handled(replies=[Reply("wrong, try again")], awaits_code=True),
+            Handled(replies=[Reply("✅ Cancelled")]),
         ]
     )
     engine = ScriptedEngine(script=lambda sender, event: next(steps))
@@ -371,8 +374,7 @@ async def test_sandbox_chats_are_marked_and_others_not() -> None:
         handled.sandbox = sender.chat_id == A
         return handled
 
-    engine = ScriptedEngine(script=step)
-    async with running(engine, is_sandbox=lambda chat: chat == A) as h:
+    async with running(ScriptedEngine(script=step, sandbox_chats={A})) as h:
         await h.send(h.api.user_text(A, "hi"))
         await h.send(h.api.user_text(B, "hi"))
     assert h.api.last(A).text == f"{SANDBOX_MARK}\necho hi"
@@ -437,8 +439,8 @@ async def test_group_commands_for_other_bots_are_ignored() -> None:
 
 async def test_whoami_tells_any_private_chat_its_id() -> None:
     """How a support agent learns the id to list in SANDBOX_CHAT_IDS."""
-    engine = ScriptedEngine()
-    async with running(engine, is_sandbox=lambda chat_id: chat_id == B) as h:
+    engine = ScriptedEngine(sandbox_chats={B})
+    async with running(engine) as h:
         await h.send(h.api.user_text(A, "/whoami"))
         await h.send(h.api.user_text(B, "/whoami@cancel_test_bot", language="sv"))
     assert engine.seen == []  # not a dialog step
@@ -491,9 +493,11 @@ async def test_wake_at_delivers_a_tick_through_the_chat_line() -> None:
 async def test_error_handler_logs_without_personal_data_and_tells_the_patient(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    engine = ScriptedEngine(fail_with=RuntimeError("leaked 191212121212 +46701234567"))
+    engine = ScriptedEngine(
+        fail_with=RuntimeError("leaked 191212121212 +46701234567"), sandbox_chats={B}
+    )
     caplog.set_level(logging.INFO)
-    async with running(engine, is_sandbox=lambda chat: chat == B) as h:
+    async with running(engine) as h:
         update = h.api.user_text(A, "my number is 191212121212")
         await h.send(update)
         await h.send(h.api.user_text(B, "hello", language="sv"))

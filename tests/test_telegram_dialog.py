@@ -43,7 +43,7 @@ async def _sandbox_list(h: Harness) -> None:
 
 async def test_sandbox_two_step_cancellation() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         await _sandbox_list(h)
         # the patient picker was edited into the list: one message so far
         assert len(h.api.bot_messages(SANDBOX)) == 1
@@ -68,7 +68,7 @@ async def test_sandbox_two_step_cancellation() -> None:
 
 async def test_sandbox_agent_commands_one_step_and_faults() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         await h.send(h.api.user_text(SANDBOX, "/sandbox_onestep"))
         assert (
             h.api.last(SANDBOX).text == f"{SANDBOX_MARK}\nThe sandbox EHR now cancels in onestep."
@@ -101,7 +101,7 @@ async def test_sandbox_agent_commands_one_step_and_faults() -> None:
 
 async def test_non_sandbox_chats_never_reach_the_agent_or_the_emulator() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         for command in ("/sandbox_reset", "/sandbox_fail timeout", "/sandbox_onestep", "/sandbox"):
             await h.send(h.api.user_text(LIVE, command))
             assert "I don't know that command" in (h.api.last(LIVE).text or "")
@@ -116,7 +116,7 @@ async def test_non_sandbox_chats_never_reach_the_agent_or_the_emulator() -> None
 
 async def test_identify_with_contact_then_two_step_cancellation() -> None:
     d = dialog(frozenset())
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         api = h.api
         await h.send(api.user_text(LIVE, "/start"))
         keyboard = api.chats[LIVE].reply_keyboard
@@ -157,7 +157,7 @@ async def test_identify_with_contact_then_two_step_cancellation() -> None:
 
 async def test_stale_button_never_acts() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         await _sandbox_list(h)
         menu = h.api.with_buttons(SANDBOX)[-1]
         stale = next(data for label, data in menu.buttons() if label.startswith("2."))
@@ -174,7 +174,7 @@ async def test_stale_button_never_acts() -> None:
 
 async def test_double_tap_cancels_and_texts_once() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         await _sandbox_list(h)
         await _to_confirm(h, SANDBOX)
         confirm = h.api.with_buttons(SANDBOX)[-1]
@@ -195,7 +195,7 @@ async def test_double_tap_cancels_and_texts_once() -> None:
 
 async def test_redelivered_update_is_not_handled_twice() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         await _sandbox_list(h)
         await _to_confirm(h, SANDBOX)
         press = h.api.press(SANDBOX, "Yes")
@@ -208,7 +208,7 @@ async def test_redelivered_update_is_not_handled_twice() -> None:
 
 async def test_code_expiry_tick_reaches_the_chat() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         await _sandbox_list(h)
         await _to_confirm(h, SANDBOX)
         await h.send(h.api.press(SANDBOX, "Yes"))
@@ -225,7 +225,7 @@ async def test_code_expiry_tick_reaches_the_chat() -> None:
 
 async def test_language_follows_telegram_then_choice() -> None:
     d = dialog(frozenset({SANDBOX}))
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         await h.send(h.api.user_text(SANDBOX, "/help", language="sv"))
         assert "/start" in (h.api.texts(SANDBOX)[0])
         await h.send(h.api.user_text(SANDBOX, "/language", language="sv"))

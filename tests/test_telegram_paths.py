@@ -77,7 +77,7 @@ async def sandbox_list(h: Harness) -> None:
 
 
 def on_telegram(d: Dialog) -> AbstractAsyncContextManager[Harness]:
-    return running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__)
+    return running(d.engine, agent=d.agent)
 
 
 async def test_several_appointments_with_a_reason_in_one_bulk_cancel() -> None:

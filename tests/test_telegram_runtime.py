@@ -43,7 +43,7 @@ async def test_two_step_cancellation_in_a_sandbox_chat(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     async with (
         runtime_module.open_runtime(settings) as runtime,
-        running(runtime.engine, agent=runtime.agent, is_sandbox=settings.is_sandbox_chat) as h,
+        running(runtime.engine, agent=runtime.agent) as h,
     ):
         api = h.api
         await h.send(api.user_text(SANDBOX, "/sandbox_twostep"))
@@ -118,7 +118,7 @@ async def test_a_mixed_deployment_keeps_sandbox_and_leyr_chats_apart(tmp_path: P
         assert runtime.emulator is not leyr
         sandbox = runtime.emulator
         spy = AgentSpy(runtime.agent)
-        async with running(runtime.engine, agent=spy, is_sandbox=settings.is_sandbox_chat) as h:
+        async with running(runtime.engine, agent=spy) as h:
             api = h.api
             # the listed chat: agent commands, then a test patient's list from the sandbox
             await h.send(api.user_text(SANDBOX, "/sandbox_onestep"))

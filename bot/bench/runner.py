@@ -77,8 +77,9 @@ from bot.settings import (
 )
 from bot.store.tables import CancellationAudit, ChatLink, ChatState
 from bot.telegram.app import build_application
-from bot.telegram.handlers import AnyApplication, TelegramAdapter
+from bot.telegram.handlers import AnyApplication
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, DEFAULT_MAX_HELD
+from bot.telegram.service import adapter_for
 
 log = logging.getLogger(__name__)
 
@@ -254,17 +255,10 @@ def _database_name(url: str) -> str:
 async def _application(
     runtime: Runtime, fake: FakeBotApi, driver: Driver, concurrency: int
 ) -> AsyncIterator[AnyApplication]:
-    settings = runtime.settings
-    adapter = TelegramAdapter(
-        clinic_name=settings.clinic_name,
-        clinic_phone=settings.clinic_phone,
-        is_sandbox=settings.is_sandbox_chat,
-        engine=runtime.engine,
-        agent=runtime.agent,
-    )
+    adapter = adapter_for(runtime)
     application = build_application(
         TOKEN,
-        settings.telegram_api_url,
+        runtime.settings.telegram_api_url,
         adapter,
         concurrency=concurrency,
         on_done=driver.done,

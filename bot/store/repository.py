@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
+from dialogs.replies import Option, Reply
 
 _STATE = ChatState.__table__  # type: ignore[attr-defined]
 _LINK = ChatLink.__table__  # type: ignore[attr-defined]
@@ -49,17 +50,55 @@ class StaleVersion(Exception):
     """Another update of this chat was saved first; this step's effects were not stored."""
 
 
+@dataclass(frozen=True)
+class Outbox:
+    """A step's replies, kept with its state until they were sent (see `bot.engine`)."""
+
+    update_id: int
+    delete: bool
+    replies: list[Reply]
+
+    def dump(self) -> str:
+        return _json(
+            {
+                "update_id": self.update_id,
+                "delete": self.delete,
+                "replies": [
+                    {
+                        "text": r.text,
+                        "options": [[[o.key, o.label] for o in row] for row in r.options],
+                        "contact": r.request_contact,
+                    }
+                    for r in self.replies
+                ],
+            }
+        )
+
+    @classmethod
+    def load(cls, stored: str) -> Outbox:
+        data = json.loads(stored)
+        replies = [
+            Reply(
+                text=r["text"],
+                options=tuple(
+                    tuple(Option(key, label) for key, label in row) for row in r["options"]
+                ),
+                request_contact=r["contact"],
+            )
+            for r in data["replies"]
+        ]
+        return cls(update_id=data["update_id"], delete=bool(data["delete"]), replies=replies)
+
+
 @dataclass
 class ChatSnapshot:
     chat_id: int
     state: str
     context: dict[str, Any] = field(default_factory=dict)
-    language: str = "en"
     version: int = 0
     last_update_id: int | None = None
     ui_message_id: int | None = None
-    outbox: dict[str, Any] | None = None
-    """The last step's replies until they were sent (see `bot.engine`)."""
+    outbox: Outbox | None = None
 
 
 @dataclass(frozen=True)
@@ -100,11 +139,10 @@ class Store:
             chat_id=row.chat_id,
             state=row.state,
             context=json.loads(row.context),
-            language=row.language,
             version=row.version,
             last_update_id=row.last_update_id,
             ui_message_id=row.ui_message_id,
-            outbox=json.loads(row.outbox) if row.outbox else None,
+            outbox=Outbox.load(row.outbox) if row.outbox else None,
         )
 
     async def save(
@@ -120,8 +158,7 @@ class Store:
         values: dict[str, Any] = {
             "state": snapshot.state,
             "context": _json(snapshot.context),
-            "language": snapshot.language,
-            "outbox": _json(snapshot.outbox) if snapshot.outbox else None,
+            "outbox": snapshot.outbox.dump() if snapshot.outbox else None,
             "updated_at": now,
         }
         if update_id is not None:
@@ -184,7 +221,6 @@ class Store:
             chat_id=snapshot.chat_id,
             state=snapshot.state,
             context=snapshot.context,
-            language=snapshot.language,
             version=version,
             last_update_id=last_update_id,
             ui_message_id=snapshot.ui_message_id,

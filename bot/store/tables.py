@@ -22,7 +22,6 @@ class ChatState(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     state: str = Field(max_length=40)
     context: str = Field(sa_column=Column(Text, nullable=False))
-    language: str = Field(max_length=8)
     version: int
     last_update_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     ui_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,9 +45,7 @@ from bot.telegram.ordering import ChatTick
 from bot.telegram.render import inline_keyboard, message_text, new_message_markup
 from bot.telegram.texts import WHOAMI, text
 from bot.telegram.wakeups import WakeScheduler
-from dialogs.events import Button, Command, Contact, Event, Text, Tick
-from dialogs.machine import AWAITING_CODE, IDENTIFY_CONTACT
-from dialogs.replies import Reply
+from dialogs import Button, Command, Contact, Event, Reply, Text, Tick
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +61,8 @@ class DialogEngine(Protocol):
     ) -> Handled: ...
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None: ...
+
+    def is_sandbox(self, chat_id: int) -> bool: ...
 
 
 class AgentTools(Protocol):
@@ -110,30 +109,25 @@ def _frames(error: BaseException) -> str:
 
 
 class TelegramAdapter:
-    """The handlers of one application. `engine` and `agent` may be attached after construction
-    (the service attaches them once it has opened the runtime)."""
+    """The handlers of one application, over the runtime's engine and (with sandbox chats) its
+    sandbox agent. Whether a chat is a sandbox chat, the engine says."""
 
     def __init__(
         self,
+        engine: DialogEngine,
+        agent: AgentTools | None,
         *,
         clinic_name: str,
         clinic_phone: str,
-        is_sandbox: Callable[[int], bool],
-        engine: DialogEngine | None = None,
-        agent: AgentTools | None = None,
     ) -> None:
-        self._clinic_name = clinic_name
-        self._clinic_phone = clinic_phone
-        self._is_sandbox = is_sandbox
         self._engine = engine
         self._agent = agent
+        self._is_sandbox = engine.is_sandbox
+        self._clinic_name = clinic_name
+        self._clinic_phone = clinic_phone
         self._answering: dict[str, asyncio.Task[None]] = {}
         self._application: AnyApplication | None = None
         self.scheduler: WakeScheduler | None = None
-
-    def attach(self, engine: DialogEngine, agent: AgentTools | None) -> None:
-        self._engine = engine
-        self._agent = agent
 
     # -- wiring ---------------------------------------------------------------------------------
     def install(self, application: AnyApplication) -> None:
@@ -283,11 +277,6 @@ class TelegramAdapter:
             return None
         return await self._agent.command(chat_id, parts[0], parts[1])
 
-    def _need_engine(self) -> DialogEngine:
-        if self._engine is None:
-            raise RuntimeError("the adapter has no engine yet")
-        return self._engine
-
     async def _step(
         self,
         bot: Bot,
@@ -298,7 +287,7 @@ class TelegramAdapter:
         user_message: Message | None = None,
         pressed: int | None = None,
     ) -> None:
-        engine = self._need_engine()
+        engine = self._engine
         chat_id = sender.chat_id
         handled = await engine.handle(sender, event, update_id=update_id)
         if (
@@ -313,14 +302,14 @@ class TelegramAdapter:
         await self._render(bot, engine, chat_id, handled, pressed)
         if handled.duplicate:
             return  # a redelivery: its effects were stored before; unsent replies went above
-        if handled.sandbox and self._agent is not None and self._is_sandbox(chat_id):
+        if handled.sandbox and self._agent is not None:
             for sms in await self._agent.sms_for(chat_id):
                 shown = text("sms", sender.language_code, text=sms)
                 await bot.send_message(chat_id, message_text(shown, sandbox=True))
         if self.scheduler is not None:
             if handled.wake_at is not None:
                 self.scheduler.schedule(chat_id, handled.wake_at)
-            elif handled.state != AWAITING_CODE:
+            elif not handled.awaits_code:
                 self.scheduler.cancel(chat_id)  # no code left to expire
 
     async def _render(
@@ -329,7 +318,7 @@ class TelegramAdapter:
         if not handled.replies:
             return  # a deletion alone is done again harmlessly if the update comes again
         previous = handled.ui_message_id
-        remove_reply_keyboard = handled.state != IDENTIFY_CONTACT
+        remove_reply_keyboard = not handled.asks_contact
         live: int | None = None
         edited: int | None = None
         sent = False

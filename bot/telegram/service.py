@@ -35,11 +35,11 @@ from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.runtime import open_runtime
+from bot.runtime import Runtime, open_runtime
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.commands import register_commands
-from bot.telegram.handlers import AnyApplication, TelegramAdapter
+from bot.telegram.handlers import TelegramAdapter
 from bot.telegram.polling import AckingPoller
 
 log = logging.getLogger(__name__)
@@ -84,39 +84,47 @@ def _quiet_telegram_logs() -> None:
         logger.setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Service:
+    """The Telegram settings, checked, and the poller; the rest is built by `serve`."""
+
     settings: Settings
-    application: AnyApplication
-    adapter: TelegramAdapter
+    token: str
+    api_url: str
     poller: AckingPoller
 
 
 def build_service(settings: Settings) -> Service:
-    """The application and its poller; ConfigError when the Telegram settings are wrong."""
-    token = telegram_token(settings)
-    api_url = telegram_api_url(settings)
-    adapter = TelegramAdapter(
-        clinic_name=settings.clinic_name,
-        clinic_phone=settings.clinic_phone,
-        is_sandbox=settings.is_sandbox_chat,
-    )
+    """The checked settings and the poller; ConfigError when the Telegram settings are wrong."""
     poller = AckingPoller(ALLOWED_UPDATES, timeout=POLL_TIMEOUT_SECONDS)
-    application = build_application(token, api_url, adapter, on_done=poller.finished)
-    return Service(settings, application, adapter, poller)
+    return Service(settings, telegram_token(settings), telegram_api_url(settings), poller)
+
+
+def adapter_for(runtime: Runtime) -> TelegramAdapter:
+    """The Telegram adapter over the runtime's engine and sandbox agent."""
+    return TelegramAdapter(
+        runtime.engine,
+        runtime.agent,
+        clinic_name=runtime.settings.clinic_name,
+        clinic_phone=runtime.settings.clinic_phone,
+    )
 
 
 async def serve(service: Service, stop: asyncio.Event) -> None:
-    """Run until `stop` is set (or the poller gives up on an invalid token), then drain."""
-    application, poller, settings = service.application, service.poller, service.settings
+    """Open the runtime, build the adapter and application over it, and run until `stop` is set
+    (or the poller gives up on an invalid token), then drain."""
+    poller, settings = service.poller, service.settings
     async with AsyncExitStack() as resources:
         runtime = await resources.enter_async_context(open_runtime(settings))
+        adapter = adapter_for(runtime)
+        application = build_application(
+            service.token, service.api_url, adapter, on_done=poller.finished
+        )
         await application.initialize()
         resources.push_async_callback(application.shutdown)
-        service.adapter.attach(runtime.engine, runtime.agent)
-        if service.adapter.scheduler is not None:
+        if adapter.scheduler is not None:
             for chat_id, when in await runtime.engine.wake_ups():
-                service.adapter.scheduler.schedule(chat_id, when)
+                adapter.scheduler.schedule(chat_id, when)
         await register_commands(application.bot)
         await application.bot.delete_webhook(drop_pending_updates=False)  # else getUpdates: 409
         await application.start()
@@ -137,8 +145,8 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
             await asyncio.wait({polling})
             await application.stop()
             await poller.confirm(application.bot)
-            if service.adapter.scheduler is not None:
-                service.adapter.scheduler.cancel_all()
+            if adapter.scheduler is not None:
+                adapter.scheduler.cancel_all()
             log.info("stopped: every fetched update was handled")
         polling.result()  # InvalidToken or an unexpected failure of the poller
 

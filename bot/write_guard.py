@@ -1,0 +1,41 @@
+"""The write guard: a clinic that, just before each write to the EHR, has the engine store that
+a write may be under way. Wrapped around the chat's clinic by the engine for redeliverable
+updates, so the dialog never calls back into the engine mid-step.
+
+If the process dies after the write went out but before the step was saved, the update comes
+again and finds its chat marked `reread_needed`: the dialog reads the EHR first and never
+cancels or confirms twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord
+
+
+class GuardedClinic:
+    """`clinic`, with `before_write` awaited before every cancel and confirm."""
+
+    def __init__(self, clinic: Clinic, before_write: Callable[[], Awaitable[None]]) -> None:
+        self._clinic = clinic
+        self._before_write = before_write
+
+    async def find_patient(self, personal_number: str) -> PatientRecord:
+        return await self._clinic.find_patient(personal_number)
+
+    async def list_appointments(
+        self, patient_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        return await self._clinic.list_appointments(patient_id, start, end)
+
+    async def cancel(
+        self, appointment_ids: Sequence[str], comment: str | None
+    ) -> list[CancelOutcome]:
+        await self._before_write()
+        return await self._clinic.cancel(appointment_ids, comment)
+
+    async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
+        await self._before_write()
+        return await self._clinic.confirm(pending_id, code)

@@ -1,0 +1,98 @@
+"""One step of the cancellation dialog: an event in, replies out. Commands and the language
+menu are answered here, the same in every state; anything else goes to the current state's
+step (dialogs/steps). The clinic is reached only through `dialogs.clinic.Clinic`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from dialogs import machine
+from dialogs.context import DialogContext
+from dialogs.events import Button, Command, Contact, Event, Text, Tick
+from dialogs.i18n import CATALOGS
+from dialogs.parsing import clean
+from dialogs.replies import Option, StepResult
+from dialogs.steps import STEPS
+from dialogs.steps.code import expire
+from dialogs.steps.identify import contact
+from dialogs.steps.idle import start, stop
+from dialogs.turn import Services, Turn
+
+LANGUAGE_PREFIX = "L:"
+MAX_BUTTON_DATA = 64  # Telegram's own limit: longer data was not made by us
+
+
+async def run_step(
+    state: str, ctx: DialogContext, event: Event, services: Services, now: datetime
+) -> tuple[str, StepResult]:
+    """Run one event through the dialog. `ctx` is updated in place; the new state is returned."""
+    turn = Turn(
+        state=state if state in STEPS else machine.IDLE,
+        ctx=ctx,
+        services=services,
+        now=now,
+        steps=STEPS,
+    )
+    expire(turn)
+    await _handle(turn, event)
+    turn.flush()
+    turn.out.asks_contact = machine.asks_contact(turn.state)
+    turn.out.awaits_code = machine.awaits_code(turn.state)
+    return turn.state, turn.out
+
+
+async def _handle(turn: Turn, event: Event) -> None:
+    match event:
+        case Command(name="start"):
+            await start(turn)
+        case Command(name="stop"):
+            await stop(turn)
+        case Command(name="help"):
+            turn.say("help", **turn.clinic_values)
+            await turn.prompt()
+        case Command(name="language"):
+            _language_menu(turn)
+        case Command():
+            turn.say("unknown_command")
+            turn.say("help", **turn.clinic_values)
+            await turn.prompt()
+        case Button(data=data) if data.startswith(LANGUAGE_PREFIX):
+            await _set_language(turn, data.removeprefix(LANGUAGE_PREFIX))
+        case Button(data=data):
+            await _button(turn, data)
+        case Contact():
+            await contact(turn, event)
+        case Text(text=text):
+            step = turn.steps[turn.state]
+            if step.text is not None:
+                await step.text(turn, clean(text))
+            else:
+                turn.say("use_buttons")
+                await turn.prompt()
+        case Tick():
+            if turn.texts:  # a code just expired: say so, with what can be done now
+                await turn.prompt()
+
+
+async def _button(turn: Turn, data: str) -> None:
+    """A pressed button: only this chat's current buttons count (forged or old ones do not)."""
+    generation, _, key = data.partition(":")
+    step = turn.steps[turn.state]
+    fresh = key and generation == str(turn.ctx.generation) and len(data) <= MAX_BUTTON_DATA
+    if not fresh or step.button is None or not await step.button(turn, key):
+        turn.say("stale_button")
+        await turn.prompt()
+
+
+def _language_menu(turn: Turn) -> None:
+    turn.say("language_prompt")
+    turn.flush(
+        [[Option(key=f"{LANGUAGE_PREFIX}{code}", label=cat.NAME)] for code, cat in CATALOGS.items()]
+    )
+
+
+async def _set_language(turn: Turn, code: str) -> None:
+    if code in CATALOGS:
+        turn.ctx.language = code
+        turn.say("language_set")
+    await turn.prompt()

@@ -1,0 +1,157 @@
+"""Choose: the patient's upcoming appointments, read from the EHR, and picking one or several
+(or one whose cancellation still waits for its code)."""
+
+from __future__ import annotations
+
+from dialogs import machine
+from dialogs.clinic import Appointment, ClinicError, NotSupported
+from dialogs.context import Shown
+from dialogs.parsing import index
+from dialogs.steps import code
+from dialogs.steps.test_patients import switch
+from dialogs.turn import Step, Turn, read_failure
+from dialogs.writes import AWAITING, BOOKED, CANCELLED
+
+
+async def load_list(turn: Turn) -> None:
+    """Read the patient's appointments and show them (or why there is nothing to show)."""
+    ctx = turn.ctx
+    assert ctx.patient_id is not None
+    ctx.results, ctx.selected, ctx.multi, ctx.comment = [], [], False, None
+    try:
+        appointments = await turn.services.clinic.list_appointments(
+            ctx.patient_id, turn.now, turn.now + turn.config.horizon
+        )
+    except NotSupported as error:
+        await turn.conclude("not_supported_list", error)
+        return
+    except ClinicError as error:
+        await turn.conclude(read_failure(error), error, retry=True)
+        return
+    ctx.reread_needed = False
+    ctx.appointments = _shown(turn, appointments)
+    if not ctx.appointments:
+        await turn.conclude("no_appointments", None)
+        return
+    turn.move(machine.CHOOSE)
+    await turn.prompt()
+
+
+def _shown(turn: Turn, appointments: list[Appointment]) -> list[Shown]:
+    pending = {(a.start, a.resource_id): a.id for a in appointments if a.status == AWAITING}
+    shown = []
+    for a in sorted(appointments, key=lambda a: a.start):
+        if a.status in (CANCELLED, AWAITING) or a.start <= turn.now:
+            continue
+        blocked = None
+        if a.status != BOOKED:
+            blocked = "status"
+        elif a.start - turn.now < turn.config.cancellation_deadline:
+            blocked = "deadline"
+        shown.append(
+            Shown(
+                id=a.id,
+                start=a.start,
+                status=a.status,
+                care_unit=a.care_unit,
+                practitioner=a.practitioner,
+                resource_id=a.resource_id,
+                blocked=blocked,
+                pending_id=pending.get((a.start, a.resource_id)),
+            )
+        )
+    return shown
+
+
+async def _prompt(turn: Turn) -> None:
+    ctx, config = turn.ctx, turn.config
+    lines = [turn.t("list_header", clinic=config.clinic_name)]
+    for number, shown in enumerate(ctx.appointments, start=1):
+        mark = {"deadline": "🔒 ", "status": f"({shown.status}) "}.get(shown.blocked or "", "")
+        wait = " ⏳" if shown.awaiting else ""
+        lines.append(f"{number}. {mark}{turn.item(shown)}{wait}")
+    turn.texts.append("\n".join(lines))
+    blocked = {a.blocked for a in ctx.appointments}
+    if "deadline" in blocked:
+        hours = f"{config.cancellation_deadline.total_seconds() / 3600:g}"
+        turn.say("list_deadline_note", hours=hours, phone=config.clinic_phone)
+    if "status" in blocked:
+        turn.say("list_status_note")
+    if any(a.awaiting for a in ctx.appointments):
+        turn.say("list_pending_note")
+    choosable = [
+        (i, a)
+        for i, a in enumerate(ctx.appointments)
+        if a.cancellable and not (ctx.multi and a.awaiting)
+    ]
+    if not choosable:
+        turn.say("none_cancellable", **turn.clinic_values)
+        turn.menu(turn.switch_row())
+        return
+    turn.say("list_choose_several" if ctx.multi else "list_choose")
+    rows: list[list[tuple[str, str]]] = []
+    for i, a in choosable:
+        tick = ("☑️ " if a.id in ctx.selected else "⬜ ") if ctx.multi else ""
+        wait = " ⏳" if a.awaiting else ""
+        rows.append([(f"a{i}", f"{tick}{i + 1}. {turn.t.short(a.start)}{wait}")])
+    if ctx.multi:
+        continue_label = turn.t.plural("btn_continue", len(ctx.selected))
+        rows.append([("c", continue_label), ("1", turn.t("btn_one_at_a_time"))])
+    elif len(choosable) > 1:
+        rows.append([("m", turn.t("btn_several"))])
+    turn.menu(rows + turn.switch_row())
+
+
+async def _button(turn: Turn, key: str) -> bool:
+    ctx = turn.ctx
+    if key == "t":
+        return await switch(turn)
+    if key == "m":
+        ctx.multi, ctx.selected = True, []
+    elif key == "1":
+        ctx.multi, ctx.selected = False, []
+    elif key == "c":
+        if not ctx.selected:
+            turn.say("nothing_selected")
+        else:
+            turn.move(machine.CONFIRM)
+    elif key.startswith("a"):
+        return await _pick(turn, key[1:])
+    else:
+        return False
+    await turn.prompt()
+    return True
+
+
+async def _pick(turn: Turn, position: str) -> bool:
+    ctx = turn.ctx
+    chosen = index(position, len(ctx.appointments))
+    if chosen is None or not ctx.appointments[chosen].cancellable:
+        return False
+    shown = ctx.appointments[chosen]
+    if shown.pending_id is not None:
+        if ctx.multi:
+            return False
+        await code.resume(turn, shown.id, shown.pending_id)
+        return True
+    if not ctx.multi:
+        ctx.selected = [shown.id]
+        turn.move(machine.CONFIRM)
+    elif shown.id in ctx.selected:
+        ctx.selected.remove(shown.id)
+    elif len(ctx.selected) >= turn.config.max_bulk:
+        turn.say("too_many_selected", max=turn.config.max_bulk)
+    else:
+        ctx.selected.append(shown.id)
+    await turn.prompt()
+    return True
+
+
+async def _text(turn: Turn, text: str) -> None:
+    """A typed list number picks that appointment, as its button would."""
+    if not (text.isdigit() and len(text) < 4 and await _pick(turn, str(int(text) - 1))):
+        turn.say("use_buttons")
+        await turn.prompt()
+
+
+STEP = Step(prompt=_prompt, enter=load_list, button=_button, text=_text)

@@ -1,0 +1,101 @@
+"""Proving who the patient is: share their own phone (identify_contact), then type their
+personal number (identify_number). The EHR must hold that phone for that number."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dialogs import machine
+from dialogs.clinic import ClinicError, ClinicRefused, NotSupported, PatientNotFound
+from dialogs.context import recent
+from dialogs.events import Contact
+from dialogs.parsing import e164, personal_number
+from dialogs.turn import Step, Turn
+
+
+async def link(turn: Turn, patient_id: str) -> None:
+    """The patient is known from now on in this chat: show their appointments."""
+    turn.ctx.patient_id = patient_id
+    turn.ctx.phone_digest = None
+    turn.ctx.identity_failures = []
+    turn.out.linked_patient = patient_id
+    await turn.enter(machine.CHOOSE)
+
+
+# -- identify_contact ---------------------------------------------------------------------------
+async def _ask_contact(turn: Turn) -> None:
+    turn.say("ask_contact")
+    turn.flush(contact=turn.t("share_button"))
+
+
+async def contact(turn: Turn, shared: Contact) -> None:
+    """A shared contact: only the patient's own phone, in the contact step, is taken."""
+    if not machine.asks_contact(turn.state):
+        turn.say("use_buttons")
+    elif not shared.own:
+        turn.say("contact_not_own")
+    elif (phone := e164(shared.phone, turn.config.region)) is None:
+        turn.say("contact_unreadable")
+    else:
+        turn.ctx.phone_digest = turn.services.digest(phone)
+        turn.move(machine.IDENTIFY_NUMBER)
+    await turn.prompt()
+
+
+async def _text_instead_of_contact(turn: Turn, text: str) -> None:
+    await turn.prompt()
+
+
+CONTACT_STEP = Step(prompt=_ask_contact, text=_text_instead_of_contact)
+
+
+# -- identify_number ----------------------------------------------------------------------------
+def _id_format(turn: Turn) -> str:
+    return turn.t(f"id_format_{turn.config.id_kind}")
+
+
+async def _ask_number(turn: Turn) -> None:
+    turn.say("ask_number", format=_id_format(turn))
+    turn.flush()
+
+
+def _locked(turn: Turn) -> bool:
+    since = turn.now - timedelta(hours=1)
+    turn.ctx.identity_failures = recent(turn.ctx.identity_failures, since)
+    return len(turn.ctx.identity_failures) >= turn.config.identity_attempts_per_hour
+
+
+async def _number(turn: Turn, text: str) -> None:
+    if _locked(turn):
+        turn.say("identity_locked", **turn.clinic_values)
+        turn.flush()
+        return
+    number = personal_number(text, turn.config.id_kind)
+    if number is None:
+        turn.say("number_invalid", format=_id_format(turn))
+        turn.flush()
+        return
+    turn.out.delete_user_message = True
+    try:
+        record = await turn.services.clinic.find_patient(number)
+    except PatientNotFound:
+        record = None
+    except NotSupported as error:
+        await turn.conclude("not_supported_identify", error)
+        return
+    except ClinicError as error:
+        key = "identity_error" if isinstance(error, ClinicRefused) else "unavailable"
+        turn.say(key, **turn.clinic_values)
+        turn.reference(error)
+        turn.flush()
+        return
+    phones = {turn.services.digest(p) for p in (record.phones if record else ())}
+    if record is None or turn.ctx.phone_digest not in phones:
+        turn.ctx.identity_failures.append(turn.now)
+        turn.say("identity_locked" if _locked(turn) else "identity_failed", **turn.clinic_values)
+        turn.flush()
+        return
+    await link(turn, record.patient_id)
+
+
+NUMBER_STEP = Step(prompt=_ask_number, text=_number)
