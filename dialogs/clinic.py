@@ -1,7 +1,16 @@
 """The small interface through which the dialog reaches the clinic's EHR, and what it gets back.
 
 The dialog knows nothing of Leyr or HTTP: `bot.leyr.clinic` implements `Clinic` over the Leyr
-client and turns Leyr's failures into the `ClinicError` family below.
+client and turns Leyr's failures into the `ClinicError` family below:
+
+* ClinicError            a clinic call failed (`reference`: Leyr's instance, `code`: its code)
+  + ClinicUnavailable    not reached: nothing changed, worth a retry later
+  + OutcomeUnknown       a write went out, its answer was lost: re-read before anything else
+  + NotSupported         the EHR does not offer this through Leyr
+  + PatientNotFound      no such patient at this clinic
+  + CodeRejected         wrong SMS code; the pending cancellation may take another
+  + PendingGone          the pending cancellation is gone (expired or replaced)
+  + ClinicRefused        any other error the EHR answered with
 """
 
 from __future__ import annotations

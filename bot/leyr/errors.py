@@ -1,4 +1,18 @@
-"""Typed Leyr failures. Messages and reprs carry codes and `instance`, never Leyr's raw `detail`."""
+"""Typed Leyr failures. Messages and reprs carry codes and `instance`, never Leyr's raw `detail`.
+
+The hierarchy (what the client raises, and what `bot.leyr.clinic` makes of it for the dialog):
+
+* LeyrError
+  + LeyrApiError               Leyr answered with its error envelope
+  | + LeyrBadRequest           400: validation, unknown ids, wrong code, NOT_SUPPORTED, ...
+  | + LeyrUnauthorized         401: client id or secret wrong (configuration)
+  | + LeyrEmrError             EMR_ERROR: the EHR itself failed
+  | + LeyrUnknownError         UNKNOWN_ERROR, or a code we do not know
+  + LeyrUnavailable            not reached, or kept failing transiently: nothing changed
+  | + LeyrNotSent              a write that never left: safe to send again
+  + LeyrOutcomeUnknown         a write was sent, its answer lost: re-read first
+  + LeyrMalformedResponse      an answer that is not the JSON we rely on (a read)
+"""
 
 from __future__ import annotations
 
