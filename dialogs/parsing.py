@@ -33,18 +33,27 @@ def personal_number(text: str, kind: IdKind) -> str | None:
 
 
 def clean(raw: str) -> str:
-    """Untrusted text made safe to echo and compare: bounded, no control characters."""
-    text = unicodedata.normalize("NFKC", raw[: MAX_INPUT * 4])
+    """Untrusted text made safe to echo and compare: no control characters, white space folded.
+    Never cut: what is left is checked for length where it matters (a reason), so padding
+    cannot push the end of a text out unseen (adapters bound what arrives: Telegram at 4096)."""
+    text = unicodedata.normalize("NFKC", raw)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n ")
     return re.sub(r"\s+", " ", text).strip()
 
 
 def index(text: str, size: int) -> int | None:
-    """A list position as typed or carried by a button ("0".."999"), if within `size`."""
-    if not text.isdigit() or len(text) > 3:
+    """A list position as typed or carried by a button ("0".."999"), if within `size`. Only
+    decimal digits count: others that `isdigit` admits (Ethiopic, superscripts) `int` refuses."""
+    if not text.isdecimal() or len(text) > 3:
         return None
     position = int(text)
     return position if 0 <= position < size else None
+
+
+def holds_number(text: str) -> bool:
+    """The text carries a long run of digits, as a personal or phone number does: it should not
+    stay in the chat."""
+    return sum(ch.isdecimal() for ch in text) >= 6
 
 
 def e164(phone: str, region: str) -> str | None:

@@ -201,6 +201,9 @@ class TelegramAdapter:
         message = query.message
         if message is None or query.data is None or message.chat.type != ChatType.PRIVATE:
             return  # inline-mode or game buttons, or a group: not ours
+        if query.from_user.id != message.chat.id:  # Telegram never sends one: forged
+            log.warning("button pressed by another user chat=%s: ignored", message.chat.id)
+            return
         await self._step(
             context.bot,
             Sender(

@@ -149,7 +149,7 @@ async def _pick(turn: Turn, position: str) -> bool:
 
 async def _text(turn: Turn, text: str) -> None:
     """A typed list number picks that appointment, as its button would."""
-    if not (text.isdigit() and len(text) < 4 and await _pick(turn, str(int(text) - 1))):
+    if not (text.isdecimal() and len(text) < 4 and await _pick(turn, str(int(text) - 1))):
         turn.say("use_buttons")
         await turn.prompt()
 

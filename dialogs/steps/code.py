@@ -37,7 +37,9 @@ def expire(turn: Turn) -> None:
 
 async def resume(turn: Turn, original_id: str, pending_id: str) -> None:
     """Take up a cancellation the EHR still holds for a code, e.g. after /start: its parked
-    tries and expiry when we know them, else a fresh count. No new SMS is asked for."""
+    tries and expiry when we know them, else a fresh count. No new SMS is asked for. An EHR may
+    keep an older pending id valid and list it first: the parked tries are kept for it (a fresh
+    count would give the patient more guesses than the cap)."""
     ctx, config = turn.ctx, turn.config
     parked = unpark(turn, original_id)
     pending = Pending(
@@ -46,8 +48,8 @@ async def resume(turn: Turn, original_id: str, pending_id: str) -> None:
         expires_at=turn.now + config.code_expiry,
         attempts_left=config.code_max_attempts,
     )
-    if parked is not None and parked.new_id == pending_id:
-        pending = parked
+    if parked is not None:  # its tries and expiry, whichever pending id the EHR lists first
+        pending = parked.model_copy(update={"new_id": pending_id})
     pending.resumed = True
     if pending.dead is None and turn.now >= pending.expires_at:
         pending.dead = "expired"

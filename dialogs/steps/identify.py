@@ -9,7 +9,7 @@ from dialogs import machine
 from dialogs.clinic import ClinicError, ClinicRefused, NotSupported, PatientNotFound
 from dialogs.context import recent
 from dialogs.events import Contact
-from dialogs.parsing import e164, personal_number
+from dialogs.parsing import e164, holds_number, personal_number
 from dialogs.turn import Step, Turn
 
 
@@ -43,6 +43,7 @@ async def contact(turn: Turn, shared: Contact) -> None:
 
 
 async def _text_instead_of_contact(turn: Turn, text: str) -> None:
+    turn.out.delete_user_message = holds_number(text)  # a number typed too soon goes
     await turn.prompt()
 
 
@@ -66,6 +67,7 @@ def _locked(turn: Turn) -> bool:
 
 
 async def _number(turn: Turn, text: str) -> None:
+    turn.out.delete_user_message = True  # whatever it was meant to be, it is not kept
     if _locked(turn):
         turn.say("identity_locked", **turn.clinic_values)
         turn.flush()
@@ -75,7 +77,6 @@ async def _number(turn: Turn, text: str) -> None:
         turn.say("number_invalid", format=_id_format(turn))
         turn.flush()
         return
-    turn.out.delete_user_message = True
     try:
         record = await turn.services.clinic.find_patient(number)
     except PatientNotFound:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dialogs import machine
+from dialogs.parsing import holds_number
 from dialogs.turn import Step, Turn
 from dialogs.writes import abandon_pending
 
@@ -44,6 +45,7 @@ async def _prompt(turn: Turn) -> None:
 
 
 async def _text(turn: Turn, text: str) -> None:
+    turn.out.delete_user_message = holds_number(text)  # e.g. a personal number, typed first
     await start(turn)
 
 

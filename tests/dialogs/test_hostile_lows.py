@@ -1,0 +1,68 @@
+"""Issue 15's low findings, each where its cause was: odd digits, numbers left in the chat,
+padding that hid a reason's end, and code guesses past the daily cap."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from dialogs import machine as m
+from dialogs.events import Button, Command, Contact, Text
+from tests.dialog_driver import Driver, to_state
+from tests.fake_clinic import PERSONAL_NUMBER, PHONE, FakeClinic
+
+ETHIOPIC_ONE = "\u1369"  # isdigit() is true, int() refuses it
+
+
+async def test_an_ethiopic_digit_is_not_a_list_number_typed_or_forged() -> None:
+    driver = await to_state(m.CHOOSE)
+    await driver.send(Text(ETHIOPIC_ONE))
+    assert driver.state == m.CHOOSE and "choose one of the options" in driver.text()
+    await driver.send(Button(f"{driver.ctx.generation}:a{ETHIOPIC_ONE}"))
+    assert driver.state == m.CHOOSE
+    await driver.send(Button(f"{driver.ctx.generation}:p{ETHIOPIC_ONE}"))
+    assert driver.state == m.CHOOSE
+
+
+async def test_a_personal_number_typed_at_any_identity_moment_is_deleted() -> None:
+    driver = Driver()
+    assert (await driver.send(Text(PERSONAL_NUMBER))).delete_user_message  # before /start
+    assert driver.state == m.IDENTIFY_CONTACT
+    assert (await driver.send(Text(PERSONAL_NUMBER))).delete_user_message  # before the phone
+    assert not (await driver.send(Text("hello"))).delete_user_message
+    await driver.send(Contact(PHONE.lstrip("+"), own=True))
+    assert (await driver.send(Text("19121212-1213"))).delete_user_message  # a typo
+    for _ in range(6):
+        await driver.send(Text("198112189876"))  # valid, someone else's: locks
+    locked = await driver.send(Text(PERSONAL_NUMBER))
+    assert locked.delete_user_message and driver.state == m.IDENTIFY_NUMBER
+
+
+async def test_control_characters_cannot_hide_the_end_of_a_reason() -> None:
+    driver = await to_state(m.REASON)
+    reason = "I am feeling much better now. " * 10
+    await driver.send(Text("\x00" * 700 + reason))
+    assert driver.state == m.CONFIRM
+    assert driver.ctx.comment == reason.strip()
+
+
+async def test_an_older_pending_id_the_ehr_still_lists_gets_no_fresh_tries() -> None:
+    clinic = FakeClinic(two_step=True)
+    driver = Driver(clinic=clinic)
+    await driver.send(Command("start"))
+    await driver.send(Contact(PHONE.lstrip("+"), own=True))
+    await driver.send(Text(PERSONAL_NUMBER))
+    await driver.press("2.")
+    await driver.press("Yes, cancel")
+    for _ in range(3):
+        await driver.send(Text("000000"))
+    assert driver.ctx.pending[0].attempts_left == 2
+    await driver.press("Don't cancel")
+    newest = next(a for a in clinic.appointments if a.status == "awaiting_confirmation")
+    older = replace(newest, id="n-old")
+    clinic.pending["n-old"] = clinic.pending[newest.id]
+    clinic.appointments = [a for a in clinic.appointments if a.id != newest.id]
+    clinic.appointments += [newest, older]  # the older one, still valid, listed last
+    await driver.send(Command("start"))
+    await driver.press("2.")
+    assert driver.state == m.AWAITING_CODE
+    assert driver.ctx.pending[0].attempts_left == 2
