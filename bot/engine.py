@@ -24,11 +24,14 @@ from pydantic import ValidationError
 
 from bot.store import AuditEntry, ChatSnapshot, Outbox, StaleVersion, Store
 from bot.write_guard import GuardedClinic
-from dialogs import DialogContext, Event, Reply, Services, run_step
+from dialogs import DialogContext, Event, Reply, Services, next_wake, run_step
 from dialogs.i18n import language_for
-from dialogs.machine import AWAITING_CODE, IDLE, asks_contact, awaits_code
+from dialogs.machine import AWAITING_CODE, CONFIRM, IDLE, OUTCOME, REASON, asks_contact, awaits_code
 
 log = logging.getLogger(__name__)
+
+WAKING = (AWAITING_CODE, CONFIRM, REASON, OUTCOME)
+"""The states in which a stored dialog may want a Tick."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,17 +193,17 @@ class Engine:
         )
 
     async def wake_ups(self) -> list[tuple[int, datetime]]:
-        """(chat, when) for every dialog waiting for an SMS code that has yet to expire: the
-        wake-ups to set again after a restart."""
+        """(chat, when) for every dialog that wants a Tick (a code yet to expire, a reason yet
+        to be forgotten): the wake-ups to set again after a restart."""
         due = []
-        for chat_id, stored in await self._store.contexts_in(AWAITING_CODE):
-            try:
-                ctx = DialogContext.load(stored)
-            except ValidationError:
-                continue
-            alive = [p.expires_at for p in ctx.pending if p.dead is None]
-            if alive:
-                due.append((chat_id, min(alive)))
+        for state in WAKING:
+            for chat_id, stored in await self._store.contexts_in(state):
+                try:
+                    when = next_wake(state, DialogContext.load(stored))
+                except ValidationError:
+                    continue
+                if when is not None:
+                    due.append((chat_id, when))
         return due
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:

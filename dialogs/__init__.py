@@ -8,7 +8,7 @@ the `Clinic` protocol (dialogs.clinic).
 from dialogs.clinic import Clinic, ClinicError, TestPatientDirectory
 from dialogs.config import DialogConfig
 from dialogs.context import DialogContext
-from dialogs.dialog import run_step
+from dialogs.dialog import next_wake, run_step
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.replies import Audit, Option, Reply, StepResult
 from dialogs.turn import Services
@@ -30,5 +30,6 @@ __all__ = [
     "TestPatientDirectory",
     "Text",
     "Tick",
+    "next_wake",
     "run_step",
 ]

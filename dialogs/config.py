@@ -25,3 +25,4 @@ class DialogConfig:
     identity_attempts_per_hour: int = 5
     max_bulk: int = 10
     comment_max_length: int = 500
+    comment_kept_for: timedelta = timedelta(minutes=30)

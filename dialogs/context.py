@@ -66,6 +66,8 @@ class DialogContext(_Model):
     multi: bool = False
     selected: list[str] = Field(default_factory=list)
     comment: str | None = None
+    comment_until: AwareDatetime | None = None  # free text is not kept longer than this
+    page: int = 0  # of a long list, PAGE_SIZE appointments at a time
     pending: list[Pending] = Field(default_factory=list)
     parked: list[Pending] = Field(default_factory=list)  # set aside, still valid at the EHR
     results: list[Result] = Field(default_factory=list)

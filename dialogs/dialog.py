@@ -16,6 +16,7 @@ from dialogs.steps import STEPS
 from dialogs.steps.code import expire
 from dialogs.steps.identify import contact
 from dialogs.steps.idle import start, stop
+from dialogs.steps.reason import forget_old
 from dialogs.turn import Services, Turn
 
 LANGUAGE_PREFIX = "L:"
@@ -34,11 +35,23 @@ async def run_step(
         steps=STEPS,
     )
     expire(turn)
+    forget_old(turn)
     await _handle(turn, event)
     turn.flush()
+    turn.out.wake_at = next_wake(turn.state, ctx)
     turn.out.asks_contact = machine.asks_contact(turn.state)
     turn.out.awaits_code = machine.awaits_code(turn.state)
     return turn.state, turn.out
+
+
+def next_wake(state: str, ctx: DialogContext) -> datetime | None:
+    """When the dialog next wants a Tick: a code expires, or a typed reason is forgotten."""
+    due = (
+        [p.expires_at for p in ctx.pending if p.dead is None] if machine.awaits_code(state) else []
+    )
+    if ctx.comment_until is not None:
+        due.append(ctx.comment_until)
+    return min(due, default=None)
 
 
 async def _handle(turn: Turn, event: Event) -> None:

@@ -202,7 +202,6 @@ def await_code(turn: Turn, original_id: str, new_id: str, *, first: bool = False
     )
     ctx.pending.insert(0 if first else len(ctx.pending), pending)
     turn.audit(original_id, "awaiting_confirmation", new_id=new_id)
-    turn.out.wake_at = min(p.expires_at for p in ctx.pending)
 
 
 def abandon_pending(turn: Turn, reason: str) -> None:

@@ -46,6 +46,13 @@ MESSAGES: dict[str, str] = {
         "Send /start to look again later, or call {clinic} at {phone}."
     ),
     "none_cancellable": "None of these can be cancelled here. Please call {clinic} at {phone}.",
+    "list_page": "Appointments {first}–{last} of {total}.",
+    "btn_earlier": "‹ Earlier",
+    "btn_later": "Later ›",
+    "reason_dropped": (
+        "The reason you typed was removed, as the cancellation was not confirmed within "
+        "{minutes} minutes. Nothing was cancelled yet."
+    ),
     "btn_several": "Cancel several",
     "btn_continue_one": "Continue ({count} selected)",
     "btn_continue_other": "Continue ({count} selected)",

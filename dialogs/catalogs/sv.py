@@ -41,6 +41,13 @@ MESSAGES: dict[str, str] = {
         "Skicka /start för att titta igen senare, eller ring {clinic} på {phone}."
     ),
     "none_cancellable": "Ingen av dessa kan avbokas här. Ring {clinic} på {phone}.",
+    "list_page": "Tider {first}–{last} av {total}.",
+    "btn_earlier": "‹ Tidigare",
+    "btn_later": "Senare ›",
+    "reason_dropped": (
+        "Anledningen du skrev har tagits bort, eftersom avbokningen inte bekräftades inom "
+        "{minutes} minuter. Inget har avbokats ännu."
+    ),
     "btn_several": "Avboka flera",
     "btn_continue_one": "Fortsätt ({count} vald)",
     "btn_continue_other": "Fortsätt ({count} valda)",

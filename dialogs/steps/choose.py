@@ -17,7 +17,7 @@ async def load_list(turn: Turn) -> None:
     """Read the patient's appointments and show them (or why there is nothing to show)."""
     ctx = turn.ctx
     assert ctx.patient_id is not None
-    ctx.results, ctx.selected, ctx.multi, ctx.comment = [], [], False, None
+    ctx.results, ctx.selected, ctx.multi, ctx.comment, ctx.page = [], [], False, None, 0
     try:
         appointments = await turn.services.clinic.list_appointments(
             ctx.patient_id, turn.now, turn.now + turn.config.horizon
@@ -63,10 +63,26 @@ def _shown(turn: Turn, appointments: list[Appointment]) -> list[Shown]:
     return shown
 
 
+PAGE_SIZE = 10
+"""Appointments shown at once: a long list (a clinic may hold a hundred for a patient) goes by
+pages, within Telegram's limits on a message and its buttons."""
+
+
+def _page(turn: Turn) -> range:
+    total = len(turn.ctx.appointments)
+    last_page = max(0, (total - 1) // PAGE_SIZE)
+    turn.ctx.page = min(max(0, turn.ctx.page), last_page)
+    first = turn.ctx.page * PAGE_SIZE
+    return range(first, min(first + PAGE_SIZE, total))
+
+
 async def _prompt(turn: Turn) -> None:
     ctx, config = turn.ctx, turn.config
+    page = _page(turn)
     lines = [turn.t("list_header", clinic=config.clinic_name)]
     for number, shown in enumerate(ctx.appointments, start=1):
+        if number - 1 not in page:
+            continue
         mark = {"deadline": "🔒 ", "status": f"({shown.status}) "}.get(shown.blocked or "", "")
         wait = " ⏳" if shown.awaiting else ""
         lines.append(f"{number}. {mark}{turn.item(shown)}{wait}")
@@ -79,6 +95,9 @@ async def _prompt(turn: Turn) -> None:
         turn.say("list_status_note")
     if any(a.awaiting for a in ctx.appointments):
         turn.say("list_pending_note")
+    if len(page) < len(ctx.appointments):
+        total = len(ctx.appointments)
+        turn.say("list_page", first=page.start + 1, last=page.stop, total=total)
     choosable = [
         (i, a)
         for i, a in enumerate(ctx.appointments)
@@ -91,6 +110,8 @@ async def _prompt(turn: Turn) -> None:
     turn.say("list_choose_several" if ctx.multi else "list_choose")
     rows: list[list[tuple[str, str]]] = []
     for i, a in choosable:
+        if i not in page:
+            continue
         tick = ("☑️ " if a.id in ctx.selected else "⬜ ") if ctx.multi else ""
         wait = " ⏳" if a.awaiting else ""
         rows.append([(f"a{i}", f"{tick}{i + 1}. {turn.t.short(a.start)}{wait}")])
@@ -99,7 +120,10 @@ async def _prompt(turn: Turn) -> None:
         rows.append([("c", continue_label), ("1", turn.t("btn_one_at_a_time"))])
     elif len(choosable) > 1:
         rows.append([("m", turn.t("btn_several"))])
-    turn.menu(rows + turn.switch_row())
+    paging = [("<", turn.t("btn_earlier"))] if page.start > 0 else []
+    if page.stop < len(ctx.appointments):
+        paging.append((">", turn.t("btn_later")))
+    turn.menu([*rows, paging, *turn.switch_row()])
 
 
 async def _button(turn: Turn, key: str) -> bool:
@@ -115,6 +139,8 @@ async def _button(turn: Turn, key: str) -> bool:
             turn.say("nothing_selected")
         else:
             turn.move(machine.CONFIRM)
+    elif key in ("<", ">"):
+        ctx.page += 1 if key == ">" else -1
     elif key.startswith("a"):
         return await _pick(turn, key[1:])
     else:

@@ -55,8 +55,6 @@ async def resume(turn: Turn, original_id: str, pending_id: str) -> None:
         pending.dead = "expired"
     ctx.selected, ctx.multi, ctx.results = [], False, []
     ctx.pending = [pending]
-    if pending.dead is None:
-        turn.out.wake_at = pending.expires_at
     turn.move(machine.AWAITING_CODE)
     await turn.prompt()
 

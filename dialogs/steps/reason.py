@@ -17,6 +17,7 @@ async def _text(turn: Turn, text: str) -> None:
         turn.flush()
         return
     turn.ctx.comment = text or None
+    turn.ctx.comment_until = turn.now + turn.config.comment_kept_for if text else None
     turn.move(machine.CONFIRM)
     await turn.prompt()
 
@@ -24,10 +25,23 @@ async def _text(turn: Turn, text: str) -> None:
 async def _button(turn: Turn, key: str) -> bool:
     if key != "k":
         return False
-    turn.ctx.comment = None
+    turn.ctx.comment = turn.ctx.comment_until = None
     turn.move(machine.CONFIRM)
     await turn.prompt()
     return True
+
+
+def forget_old(turn: Turn) -> None:
+    """Before any event: a reason kept past `comment_kept_for` (the patient walked away at
+    the confirmation) is removed from the chat's memory, and the patient told."""
+    ctx = turn.ctx
+    if ctx.comment_until is None or turn.now < ctx.comment_until:
+        return
+    held = ctx.comment is not None
+    ctx.comment = ctx.comment_until = None
+    if held and turn.state in (machine.CONFIRM, machine.REASON):
+        minutes = f"{turn.config.comment_kept_for.total_seconds() / 60:g}"
+        turn.say("reason_dropped", minutes=minutes)
 
 
 STEP = Step(prompt=_prompt, button=_button, text=_text)

@@ -4,11 +4,13 @@ padding that hid a reason's end, and code guesses past the daily cap."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from dialogs import machine as m
-from dialogs.events import Button, Command, Contact, Text
+from dialogs import next_wake
+from dialogs.events import Button, Command, Contact, Text, Tick
 from tests.dialog_driver import Driver, to_state
-from tests.fake_clinic import PERSONAL_NUMBER, PHONE, FakeClinic
+from tests.fake_clinic import PATIENT_ID, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
 
 ETHIOPIC_ONE = "\u1369"  # isdigit() is true, int() refuses it
 
@@ -66,3 +68,33 @@ async def test_an_older_pending_id_the_ehr_still_lists_gets_no_fresh_tries() -> 
     await driver.press("2.")
     assert driver.state == m.AWAITING_CODE
     assert driver.ctx.pending[0].attempts_left == 2
+
+
+async def test_a_hundred_and_twenty_appointments_go_by_pages_within_telegrams_limits() -> None:
+    clinic = FakeClinic(appointments=[appointment(i, 2 + i / 10) for i in range(1, 121)])
+    driver = Driver(clinic=clinic)
+    driver.ctx.patient_id = PATIENT_ID
+    await driver.send(Command("start"))
+    assert driver.state == m.CHOOSE
+    reply = driver.last.replies[-1]
+    assert len(reply.text) < 4096 and sum(len(row) for row in reply.options) <= 20
+    assert "1–10 of 120" in reply.text and "11." not in reply.text
+    await driver.press("Later ›")
+    assert "11–20 of 120" in driver.text() and "11." in driver.text()
+    await driver.press("‹ Earlier")
+    assert "1–10 of 120" in driver.text()
+    await driver.send(Text("25"))  # a number from another page is still that appointment
+    assert driver.state == m.CONFIRM and driver.ctx.selected == ["a-25"]
+
+
+async def test_a_reason_left_at_the_confirmation_is_forgotten_and_the_patient_told() -> None:
+    driver = await to_state(m.REASON)
+    result = await driver.send(Text("I feel better"))
+    assert driver.ctx.comment == "I feel better"
+    assert result.wake_at == driver.now + timedelta(minutes=30)
+    driver.later(minutes=31)
+    ticked = await driver.send(Tick())
+    assert driver.ctx.comment is None and driver.ctx.comment_until is None
+    assert "reason you typed was removed" in driver.text() and ticked.wake_at is None
+    assert driver.state == m.CONFIRM
+    assert next_wake(driver.state, driver.ctx) is None
