@@ -293,6 +293,42 @@ class TelegramAdapter:
         engine = self._engine
         chat_id = sender.chat_id
         handled = await engine.handle(sender, event, update_id=update_id)
+        if not handled.duplicate:  # a redelivery's wake-up was set the first time round
+            self._wake(chat_id, handled)
+        try:
+            await self._show(bot, sender, handled, user_message, pressed)
+        except Forbidden:
+            log.info("chat=%s blocked the bot: its step is stored, its answer not shown", chat_id)
+        except TelegramError as error:
+            # The step is stored (a cancel may have gone out): "not handled" would be untrue.
+            log.warning(
+                "step stored, its answer not shown chat=%s: %s", chat_id, type(error).__name__
+            )
+            shown = text("unshown", sender.language_code)
+            try:
+                await bot.send_message(chat_id, message_text(shown, sandbox=handled.sandbox))
+            except TelegramError as failure:
+                log.warning("could not tell chat=%s either: %s", chat_id, type(failure).__name__)
+
+    def _wake(self, chat_id: int, handled: Handled) -> None:
+        if self.scheduler is None:
+            return
+        if handled.wake_at is not None:
+            self.scheduler.schedule(chat_id, handled.wake_at)
+        elif not handled.awaits_code:
+            self.scheduler.cancel(chat_id)  # nothing left to expire
+
+    async def _show(
+        self,
+        bot: Bot,
+        sender: Sender,
+        handled: Handled,
+        user_message: Message | None,
+        pressed: int | None,
+    ) -> None:
+        """The step's effect in the chat: the patient's message deleted where asked, the
+        replies shown (in place of the pressed message where possible), the sandbox's SMS."""
+        chat_id = sender.chat_id
         if (
             handled.delete_user_message
             and user_message is not None
@@ -302,18 +338,13 @@ class TelegramAdapter:
             and not handled.sandbox  # there the SMS note follows the live buttons
         ):
             pressed = handled.ui_message_id  # the question gives way to its answer in place
-        await self._render(bot, engine, chat_id, handled, pressed)
+        await self._render(bot, self._engine, chat_id, handled, pressed)
         if handled.duplicate:
             return  # a redelivery: its effects were stored before; unsent replies went above
         if handled.sandbox and self._agent is not None:
             for sms in await self._agent.sms_for(chat_id):
                 shown = text("sms", sender.language_code, text=sms)
                 await bot.send_message(chat_id, message_text(shown, sandbox=True))
-        if self.scheduler is not None:
-            if handled.wake_at is not None:
-                self.scheduler.schedule(chat_id, handled.wake_at)
-            elif not handled.awaits_code:
-                self.scheduler.cancel(chat_id)  # no code left to expire
 
     async def _render(
         self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None

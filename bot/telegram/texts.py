@@ -39,6 +39,10 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Please try again, or send /start. If it keeps happening, call {clinic} at {phone}."
         ),
         "private_only": "I only work in a private chat. Please write to me directly: @{bot}",
+        "unshown": (
+            "Your last message was handled, but its answer could not be shown. "
+            "Send /start to see where things stand."
+        ),
         "sms": "📨 SMS to the test patient's phone:\n{text}",
         "whoami": "This chat's id is {chat_id} (for SANDBOX_CHAT_IDS).",
     },
@@ -48,6 +52,10 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Försök igen, eller skicka /start. Om det fortsätter, ring {clinic} på {phone}."
         ),
         "private_only": "Jag fungerar bara i en privat chatt. Skriv till mig direkt: @{bot}",
+        "unshown": (
+            "Ditt senaste meddelande hanterades, men svaret kunde inte visas. "
+            "Skicka /start för att se hur det står till."
+        ),
         "sms": "📨 SMS till testpatientens telefon:\n{text}",
         "whoami": "Den här chattens id är {chat_id} (för SANDBOX_CHAT_IDS).",
     },
