@@ -100,8 +100,8 @@ class Engine:
             services = replace(services, clinic=GuardedClinic(services.clinic, before_write))
         new_state, result = await run_step(state, ctx, event, services, self._clock())
         link = None
-        if result.linked_patient is not None and not sandbox:
-            link = (sender.user_id, result.linked_patient)
+        if result.linked_patient is not None and ctx.linked_at is not None and not sandbox:
+            link = (sender.user_id, result.linked_patient, ctx.linked_at)
         audits = [
             AuditEntry(
                 appointment_id=a.appointment_id,
@@ -131,6 +131,7 @@ class Engine:
                 audits=audits,
                 update_id=update_id,
                 link=link,
+                unlink=sender.user_id if result.unlinked and not sandbox else None,
             )
         except StaleVersion:
             log.warning(
@@ -165,8 +166,8 @@ class Engine:
             except ValidationError:
                 log.error("unreadable dialog context chat=%s: starting over", sender.chat_id)
         ctx = DialogContext(language=language_for(sender.language_code))
-        if not sandbox:
-            ctx.patient_id = await self._store.linked_patient(sender.user_id)
+        if not sandbox and (link := await self._store.linked_patient(sender.user_id)):
+            ctx.patient_id, ctx.linked_at = link
         return IDLE, ctx
 
     def _duplicate(self, snapshot: ChatSnapshot, update_id: int, sandbox: bool) -> Handled:

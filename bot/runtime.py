@@ -62,6 +62,8 @@ def dialog_config(settings: Settings) -> DialogConfig:
         code_expiry=settings.code_expiry,
         code_resends_per_day=settings.code_resends_per_day,
         identity_attempts_per_hour=settings.identity_attempts_per_hour,
+        identity_valid_for=settings.identity_valid_for,
+        identity_idle_for=settings.identity_idle_for,
     )
 
 

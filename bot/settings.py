@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     code_expiry_minutes: float = Field(default=10.0, gt=0, le=24 * 60)
     code_resends_per_day: int = Field(default=3, ge=0, le=20)
     identity_attempts_per_hour: int = Field(default=5, ge=1, le=100)
+    identity_valid_days: float = Field(default=30.0, gt=0, le=3650)
+    identity_idle_days: float = Field(default=7.0, gt=0, le=3650)
 
     pseudonym_key: SecretStr = SecretStr(SANDBOX_PSEUDONYM_KEY)
     log_level: str = "INFO"
@@ -175,6 +177,14 @@ class Settings(BaseSettings):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.clinic_timezone)
+
+    @property
+    def identity_valid_for(self) -> timedelta:
+        return timedelta(days=self.identity_valid_days)
+
+    @property
+    def identity_idle_for(self) -> timedelta:
+        return timedelta(days=self.identity_idle_days)
 
     @property
     def cancellation_deadline(self) -> timedelta:

@@ -23,6 +23,8 @@ class DialogConfig:
     code_expiry: timedelta = timedelta(minutes=10)
     code_resends_per_day: int = 3
     identity_attempts_per_hour: int = 5
+    identity_valid_for: timedelta = timedelta(days=30)
+    identity_idle_for: timedelta = timedelta(days=7)
     max_bulk: int = 10
     comment_max_length: int = 500
     comment_kept_for: timedelta = timedelta(minutes=30)

@@ -60,6 +60,8 @@ class Result(_Model):
 class DialogContext(_Model):
     language: str = "en"
     patient_id: str | None = None
+    linked_at: AwareDatetime | None = None  # when the patient last proved who they are
+    seen_at: AwareDatetime | None = None  # the chat's last step
     phone_digest: str | None = None
     generation: int = 0
     appointments: list[Shown] = Field(default_factory=list)

@@ -14,7 +14,7 @@ from dialogs.parsing import clean
 from dialogs.replies import Option, StepResult
 from dialogs.steps import STEPS
 from dialogs.steps.code import expire
-from dialogs.steps.identify import contact
+from dialogs.steps.identify import aged, contact, forget_patient
 from dialogs.steps.idle import start, stop
 from dialogs.steps.reason import forget_old
 from dialogs.turn import Services, Turn
@@ -36,8 +36,15 @@ async def run_step(
     )
     expire(turn)
     forget_old(turn)
-    await _handle(turn, event)
+    if aged(turn) and not isinstance(event, Tick):
+        forget_patient(turn)
+        turn.say("identity_aged")
+        await start(turn)
+    else:
+        await _handle(turn, event)
     turn.flush()
+    if not isinstance(event, Tick):
+        ctx.seen_at = now
     turn.out.wake_at = next_wake(turn.state, ctx)
     turn.out.asks_contact = machine.asks_contact(turn.state)
     turn.out.awaits_code = machine.awaits_code(turn.state)

@@ -41,6 +41,7 @@ class StepResult:
     delete_user_message: bool = False
     audits: list[Audit] = field(default_factory=list)
     linked_patient: str | None = None
+    unlinked: bool = False  # the chat's link to its patient has aged: forget it
     wake_at: datetime | None = None  # deliver a Tick then (a code expires, a reason is dropped)
     asks_contact: bool = False  # the step waits for the patient's own phone (keep its button)
     awaits_code: bool = False  # the step waits for a code (else no wake-up is due any more)

@@ -223,11 +223,14 @@ class MemoryEngine:
             state, ctx = IDLE, DialogContext(language=language_for(sender.language_code))
             if not sandbox:
                 ctx.patient_id = self.links.get(sender.user_id)
+                ctx.linked_at = self.clock() if ctx.patient_id else None
         new_state, result = await run_step(
             state, ctx, event, self.services_for(chat_id), self.clock()
         )
         if result.linked_patient is not None and not sandbox:
             self.links[sender.user_id] = result.linked_patient
+        if result.unlinked and not sandbox:
+            self.links.pop(sender.user_id, None)
         self.audits.extend((chat_id, audit.outcome) for audit in result.audits)
         ui = saved.ui_message_id if saved else None
         self.saved[chat_id] = _Saved(

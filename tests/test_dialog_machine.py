@@ -96,7 +96,7 @@ TABLE += [
 
 async def _linked_without_appointments() -> None:
     driver = Driver(clinic=FakeClinic(appointments=[]))
-    driver.ctx.patient_id = PATIENT_ID
+    driver.ctx.patient_id, driver.ctx.linked_at = PATIENT_ID, driver.now
     await driver.send(Command("start"))
     assert driver.state == m.OUTCOME
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from bot.store import AuditEntry, ChatSnapshot, StaleVersion, Store, open_store
+from tests.fake_clinic import NOW
 
 
 @pytest.fixture
@@ -126,9 +127,10 @@ async def test_audit_rows_are_pseudonymous(store: Store) -> None:
 
 async def test_link_and_ui_message(store: Store) -> None:
     assert await store.linked_patient(42) is None
-    await store.save(snapshot(), expected_version=None, link=(42, "p-1"))
-    await store.save(snapshot(), expected_version=1, link=(42, "p-2"))
-    assert await store.linked_patient(42) == "p-2"
+    await store.save(snapshot(), expected_version=None, link=(42, "p-1", NOW))
+    await store.save(snapshot(), expected_version=1, link=(42, "p-2", NOW))
+    found = await store.linked_patient(42)
+    assert found is not None and found == ("p-2", NOW)
     await store.delivered(7, 555)
     assert (await store.load(7)).ui_message_id == 555  # type: ignore[union-attr]
 

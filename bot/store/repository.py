@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -36,10 +37,17 @@ _UPDATE_STATE = (
     .returning(_STATE.c.last_update_id)
 )
 _DELIVERED = update(_STATE).where(_STATE.c.chat_id == bindparam("p_chat"))
-_LINKED = select(_LINK.c.patient_id).where(_LINK.c.telegram_user_id == bindparam("p_user"))
+_LINKED = select(_LINK.c.patient_id, _LINK.c.linked_at).where(
+    _LINK.c.telegram_user_id == bindparam("p_user")
+)
 _UNLINK = delete(_LINK).where(_LINK.c.telegram_user_id == bindparam("p_user"))
 _INSERT_LINK = insert(_LINK)
 _INSERT_AUDIT = insert(_AUDIT)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; ours are stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -152,8 +160,12 @@ class Store:
         expected_version: int | None,
         audits: Sequence[AuditEntry] = (),
         update_id: int | None = None,
-        link: tuple[int, str] | None = None,
+        link: tuple[int, str, datetime] | None = None,
+        unlink: int | None = None,
     ) -> ChatSnapshot:
+        """Store a step: its snapshot (if `expected_version` still holds), its audit rows, and
+        a Telegram user's link to a patient made (`link`: user, patient, when) or dropped
+        (`unlink`)."""
         now = utcnow()
         values: dict[str, Any] = {
             "state": snapshot.state,
@@ -210,12 +222,14 @@ class Store:
                         for a in audits
                     ],
                 )
+            if unlink is not None:
+                await connection.execute(_UNLINK, {"p_user": unlink})
             if link is not None:
-                user_id, patient_id = link
+                user_id, patient_id, linked_at = link
                 await connection.execute(_UNLINK, {"p_user": user_id})
                 await connection.execute(
                     _INSERT_LINK,
-                    {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": now},
+                    {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": linked_at},
                 )
         return ChatSnapshot(
             chat_id=snapshot.chat_id,
@@ -243,10 +257,14 @@ class Store:
             rows = (await session.execute(query)).all()
         return [(chat_id, json.loads(context)) for chat_id, context in rows]
 
-    async def linked_patient(self, telegram_user_id: int) -> str | None:
+    async def linked_patient(self, telegram_user_id: int) -> tuple[str, datetime] | None:
+        """The patient this Telegram user proved to be, and when."""
         async with self.engine.connect() as connection:
-            found = await connection.execute(_LINKED, {"p_user": telegram_user_id})
-            return found.scalar_one_or_none()
+            found = (await connection.execute(_LINKED, {"p_user": telegram_user_id})).first()
+        if found is None:
+            return None
+        patient_id, linked_at = found
+        return patient_id, _aware(linked_at)
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds

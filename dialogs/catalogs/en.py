@@ -53,6 +53,10 @@ MESSAGES: dict[str, str] = {
         "The reason you typed was removed, as the cancellation was not confirmed within "
         "{minutes} minutes. Nothing was cancelled yet."
     ),
+    "identity_aged": (
+        "It has been a while, so please confirm who you are again. "
+        "Nothing has been changed in your appointments."
+    ),
     "btn_several": "Cancel several",
     "btn_continue_one": "Continue ({count} selected)",
     "btn_continue_other": "Continue ({count} selected)",

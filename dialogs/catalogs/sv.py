@@ -48,6 +48,10 @@ MESSAGES: dict[str, str] = {
         "Anledningen du skrev har tagits bort, eftersom avbokningen inte bekräftades inom "
         "{minutes} minuter. Inget har avbokats ännu."
     ),
+    "identity_aged": (
+        "Det var ett tag sedan, så bekräfta gärna vem du är igen. "
+        "Inget har ändrats i dina bokningar."
+    ),
     "btn_several": "Avboka flera",
     "btn_continue_one": "Fortsätt ({count} vald)",
     "btn_continue_other": "Fortsätt ({count} valda)",

@@ -16,10 +16,37 @@ from dialogs.turn import Step, Turn
 async def link(turn: Turn, patient_id: str) -> None:
     """The patient is known from now on in this chat: show their appointments."""
     turn.ctx.patient_id = patient_id
+    turn.ctx.linked_at = turn.now
     turn.ctx.phone_digest = None
     turn.ctx.identity_failures = []
     turn.out.linked_patient = patient_id
     await turn.enter(machine.CHOOSE)
+
+
+def aged(turn: Turn) -> bool:
+    """The chat's patient must prove who they are again: the link is older than
+    `identity_valid_for`, or the patient comes back after `identity_idle_for` away. The EHR's
+    phone may have changed, or someone else may hold the phone now. Sandbox chats never age."""
+    ctx, config = turn.ctx, turn.config
+    if ctx.patient_id is None or turn.services.directory is not None:
+        return False
+    linked, seen = ctx.linked_at, ctx.seen_at or ctx.linked_at
+    return (
+        linked is None
+        or seen is None
+        or turn.now - linked >= config.identity_valid_for
+        or turn.now - seen >= config.identity_idle_for
+    )
+
+
+def forget_patient(turn: Turn) -> None:
+    """Unlink the chat from its patient (the engine drops the stored link too)."""
+    ctx = turn.ctx
+    ctx.patient_id = ctx.linked_at = None
+    ctx.appointments, ctx.selected, ctx.results = [], [], []
+    ctx.pending, ctx.parked = [], []
+    ctx.comment = ctx.comment_until = ctx.note = None
+    turn.out.unlinked = True
 
 
 # -- identify_contact ---------------------------------------------------------------------------

@@ -73,7 +73,7 @@ async def test_an_older_pending_id_the_ehr_still_lists_gets_no_fresh_tries() -> 
 async def test_a_hundred_and_twenty_appointments_go_by_pages_within_telegrams_limits() -> None:
     clinic = FakeClinic(appointments=[appointment(i, 2 + i / 10) for i in range(1, 121)])
     driver = Driver(clinic=clinic)
-    driver.ctx.patient_id = PATIENT_ID
+    driver.ctx.patient_id, driver.ctx.linked_at = PATIENT_ID, driver.now
     await driver.send(Command("start"))
     assert driver.state == m.CHOOSE
     reply = driver.last.replies[-1]
