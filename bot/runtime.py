@@ -55,7 +55,7 @@ def dialog_config(settings: Settings) -> DialogConfig:
         clinic_phone=settings.clinic_phone,
         zone=settings.zone,
         region=settings.clinic_region,
-        id_kind=settings.leyr_patient_id_type,
+        id_kind=settings.id_kind,
         cancellation_deadline=settings.cancellation_deadline,
         horizon=settings.appointments_horizon,
         code_max_attempts=settings.code_max_attempts,

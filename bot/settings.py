@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +17,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from dialogs.config import ID_KINDS, IdKind
 
 SANDBOX_EMR = "sandbox"
 SANDBOX_CARE_UNIT = "cu-sandbox-1"
@@ -42,7 +44,8 @@ class Settings(BaseSettings):
     leyr_emr: str | None = None
     leyr_care_unit_id: str | None = None
     leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    leyr_patient_id_type: Literal["se_personal_number", "no_personal_number"] = "se_personal_number"
+    leyr_patient_id_type: str | None = None
+    """Gone: CLINIC_REGION decides the identity number. Still read, only to refuse it."""
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -73,6 +76,12 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("leyr_patient_id_type")
+    @classmethod
+    def _gone(cls, value: str | None) -> None:
+        if value is not None:
+            raise ValueError("is no longer used: CLINIC_REGION (SE, NO, DK or FI) decides it")
+
     @field_validator("clinic_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -99,8 +108,8 @@ class Settings(BaseSettings):
     @classmethod
     def _region(cls, value: str) -> str:
         region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError("must be a two-letter country code such as SE, NO, DK or FI")
+        if region not in ID_KINDS:
+            raise ValueError(f"must be one of {', '.join(ID_KINDS)}: its patients' identity number")
         return region
 
     @field_validator("leyr_base_url")
@@ -173,6 +182,11 @@ class Settings(BaseSettings):
 
     def is_sandbox_chat(self, chat_id: int) -> bool:
         return self.sandbox_only or chat_id in self.sandbox_chat_ids
+
+    @property
+    def id_kind(self) -> IdKind:
+        """The national identity number patients type, decided by the clinic's region."""
+        return ID_KINDS[self.clinic_region]
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -7,7 +7,18 @@ from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-IdKind = Literal["se_personal_number", "no_personal_number"]
+IdKind = Literal["se_personal_number", "no_personal_number", "dk_cpr", "fi_hetu"]
+"""The national identity numbers a patient may type: Swedish personnummer (and samordningsnummer),
+Norwegian fødselsnummer (and D-number), Danish CPR and Finnish henkilötunnus. The first two are
+also Leyr's names of their patient id types."""
+
+ID_KINDS: dict[str, IdKind] = {
+    "SE": "se_personal_number",
+    "NO": "no_personal_number",
+    "DK": "dk_cpr",
+    "FI": "fi_hetu",
+}
+"""The number a clinic's patients identify with, by the clinic's region."""
 
 
 @dataclass(frozen=True, slots=True)
