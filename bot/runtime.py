@@ -27,7 +27,7 @@ from bot.settings import (
     SANDBOX_CARE_UNIT,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
-    SANDBOX_EMR,
+    SANDBOX_EMRS,
     ConfigError,
     Settings,
 )
@@ -128,7 +128,7 @@ async def open_runtime(
                 base_url=SANDBOX_BASE_URL,
                 client_id=SANDBOX_CLIENT_ID,
                 client_secret=SANDBOX_CLIENT_SECRET,
-                emr=SANDBOX_EMR,
+                emr=SANDBOX_EMRS[settings.clinic_region],
                 care_unit_id=SANDBOX_CARE_UNIT,
                 timeout=settings.leyr_timeout_seconds,
                 transport=emulator.transport(),
@@ -136,7 +136,9 @@ async def open_runtime(
             )
             stack.push_async_callback(sandbox_client.aclose)
             sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings)
-            agent = SandboxAgent(emulator)
+            agent = SandboxAgent(
+                emulator, SANDBOX_EMRS[settings.clinic_region], settings.clinic_region
+            )
 
         def is_sandbox(chat_id: int) -> bool:
             return sandbox_everywhere or settings.is_sandbox_chat(chat_id)

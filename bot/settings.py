@@ -21,6 +21,8 @@ from sqlalchemy.exc import ArgumentError
 from dialogs.config import ID_KINDS, IdKind
 
 SANDBOX_EMR = "sandbox"
+SANDBOX_EMRS = {"SE": SANDBOX_EMR, "NO": "sandbox_no", "DK": "sandbox_dk", "FI": "sandbox_fi"}
+"""The sandbox EHR of each clinic region: its test patients are that country's."""
 SANDBOX_CARE_UNIT = "cu-sandbox-1"
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the emulator's public test credential

@@ -27,13 +27,16 @@ HELP = (
 
 
 class SandboxAgent:
-    def __init__(self, emulator: Emulator, emr: str = SANDBOX_EMR) -> None:
+    def __init__(self, emulator: Emulator, emr: str = SANDBOX_EMR, country: str = "SE") -> None:
+        """`emr`: the sandbox EHR the chats use; `country`: whose test patients are offered."""
         self._emulator = emulator
         self._emr = emr
+        self._country = country
         self._inbox: defaultdict[int, list[str]] = defaultdict(list)
 
     async def test_patients(self) -> list[TestPatient]:
-        return [TestPatient(p.personal_number, p.label) for p in self._emulator.test_patients()]
+        offered = self._emulator.test_patients(self._country)
+        return [TestPatient(p.personal_number, p.label) for p in offered]
 
     def relay(self, chat_id: int, clinic: Clinic) -> Clinic:
         """The chat's clinic, noting each SMS code the emulator sends because of this chat."""

@@ -24,7 +24,7 @@ from bot.sandbox.seed import (
     patient_json,
     test_patients,
 )
-from bot.settings import SANDBOX_EMR
+from bot.settings import SANDBOX_EMR, SANDBOX_EMRS
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_BULK = 10
@@ -32,7 +32,9 @@ MAX_COMMENT = 500
 ID_TYPES = {"emr_id", "se_personal_number", "no_personal_number", "nhs_number"}
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-LOOKUP_TYPES = {"emr_id", "se_personal_number"}
+SWEDISH_LOOKUP = frozenset({"emr_id", "se_personal_number"})
+NORWEGIAN_LOOKUP = frozenset({"emr_id", "no_personal_number"})
+EMR_ID_ONLY = frozenset({"emr_id"})
 Cancellation = Literal["one_step", "two_step"]
 
 
@@ -51,13 +53,19 @@ class ApiError(Exception):
 class Profile:
     cancellation: Cancellation = "one_step"
     listing: bool = True
+    lookup: frozenset[str] = SWEDISH_LOOKUP
+    """The patient id types the EHR looks patients up by (Leyr's table of EHRs)."""
 
 
 PROFILES: dict[str, Profile] = {
     SANDBOX_EMR: Profile("two_step"),
     "webdoc": Profile("one_step"),
     "kaddio": Profile("two_step"),
-    "pasientsky": Profile("one_step", listing=False),
+    "pasientsky": Profile("one_step", listing=False, lookup=EMR_ID_ONLY),
+    # one sandbox EHR per country; Leyr has no id type for Danish or Finnish numbers
+    SANDBOX_EMRS["NO"]: Profile("two_step", lookup=NORWEGIAN_LOOKUP),
+    SANDBOX_EMRS["DK"]: Profile("two_step", lookup=EMR_ID_ONLY),
+    SANDBOX_EMRS["FI"]: Profile("two_step", lookup=EMR_ID_ONLY),
 }
 
 
@@ -98,10 +106,13 @@ class Ehr:
         id_type = id_type or "emr_id"
         if id_type not in ID_TYPES:
             raise ApiError("INVALID_PATIENT_ID_TYPE", "unknown patient id type")
-        if id_type not in LOOKUP_TYPES:
+        if id_type not in self.profile.lookup:
             raise ApiError("PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED", "lookup type not supported")
-        index = self.patients.by_emr_id if id_type == "emr_id" else self.patients.by_personal_number
-        found = index.get(value)
+        if id_type == "emr_id":
+            found = self.patients.by_emr_id.get(value)
+        else:  # a seeded personal number only under its country's type; a created one under any
+            found = self.patients.by_personal_number.get(value)
+            found = found if found and found.get("id_type", id_type) == id_type else None
         if found is None:
             raise ApiError("INVALID_PATIENT_ID", "no such patient")
         return patient_json(found)
