@@ -34,6 +34,7 @@ from bot.settings import (
 from bot.store import Store, open_store
 from dialogs import Services
 from dialogs.config import DialogConfig
+from dialogs.i18n import LANGUAGES, MissingCatalog, translations
 
 SANDBOX_BASE_URL = "http://sandbox.invalid/api"
 
@@ -101,13 +102,19 @@ async def open_runtime(
     leyr_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything the adapters need, closed again on exit; ConfigError when the database cannot
-    be opened. `all_sandbox` forces every chat onto the emulator (the terminal chat does);
-    `emulator` and `sandbox_sleep` (the sandbox client's wait between read retries) let tests and
-    benchmarks bring their own; `leyr_transport` carries the Leyr client's requests instead of the
-    network (tests: another emulator playing the clinic's Leyr)."""
+    be opened or a compiled message catalog is missing. `all_sandbox` forces every chat onto the
+    emulator (the terminal chat does); `emulator` and `sandbox_sleep` (the sandbox client's wait
+    between read retries) let tests and benchmarks bring their own; `leyr_transport` carries the
+    Leyr client's requests instead of the network (tests: another emulator playing the clinic's
+    Leyr)."""
     config = dialog_config(settings)
     digest = keyed_digest(settings.pseudonym_key.get_secret_value())
     sandbox_everywhere = all_sandbox or settings.sandbox_only
+    try:
+        for language in LANGUAGES:
+            translations(language)
+    except MissingCatalog as missing:
+        raise ConfigError(str(missing)) from None
     async with AsyncExitStack() as stack:
         store = await open_database(settings)
         stack.push_async_callback(store.close)

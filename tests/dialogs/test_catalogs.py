@@ -10,6 +10,8 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
+from bot.runtime import open_runtime
+from bot.settings import ConfigError, load_settings
 from dialogs.i18n import LANGUAGES, LOCALE_DIR, MissingCatalog, translations
 
 
@@ -82,5 +84,21 @@ def test_a_missing_compiled_catalog_is_an_error_not_a_fallback(
     try:
         with pytest.raises(MissingCatalog, match="make install"):
             translations("sv")
+    finally:
+        translations.cache_clear()
+
+
+async def test_the_bot_does_not_start_without_its_compiled_catalogs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = load_settings(
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    )
+    monkeypatch.setattr("dialogs.i18n.LOCALE_DIR", tmp_path)
+    translations.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"messages\.mo is missing: run `make install`"):
+            async with open_runtime(settings):
+                pass
     finally:
         translations.cache_clear()
