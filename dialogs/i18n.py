@@ -30,19 +30,13 @@ class MissingCatalog(RuntimeError):
     """A language's compiled catalog is not there: `make install` compiles them."""
 
 
-@dataclass(frozen=True, slots=True)
-class Catalog:
-    """One language as the /language menu shows it: its name in itself."""
-
-    NAME: str
-
-
 def _own_name(code: str) -> str:
     name = Locale.parse(code).get_display_name(code) or code
     return name[:1].upper() + name[1:]
 
 
-CATALOGS: dict[str, Catalog] = {code: Catalog(_own_name(code)) for code in LANGUAGES}
+LANGUAGE_NAMES: dict[str, str] = {code: _own_name(code) for code in LANGUAGES}
+"""Each language's name in itself, as the /language menu offers it."""
 
 
 def language_for(code: str | None) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 from bot.console import chat, numbered
 from bot.settings import load_settings
-from dialogs.i18n import CATALOGS, LANGUAGES, Translator, translations
+from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translations
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -167,7 +167,7 @@ async def test_a_patient_cancels_in_two_steps_in_each_language(
         out,
         [
             "/language",
-            option(CATALOGS[language].NAME),
+            option(LANGUAGE_NAMES[language]),
             "1",  # the first test patient
             first_appointment,
             option(t("btn_yes")),

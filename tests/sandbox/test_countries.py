@@ -108,11 +108,6 @@ async def test_a_norwegian_clinics_sandbox_chat_cancels_for_a_d_number_patient(
     assert "✅ Cancelled:" in screen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the test-patient picker answers NotSupported as 'unavailable, try again' "
-    "(dialogs/conversation.py, frozen until the lead's refactor lands)",
-)
 @pytest.mark.parametrize(("region", "name"), [("DK", "Mette Testsen"), ("FI", "Aino Testinen")])
 async def test_a_danish_or_finnish_sandbox_chat_says_patients_cannot_be_identified(
     tmp_path: Path, region: str, name: str

@@ -30,7 +30,7 @@ async def test_a_patient_cancels_in_two_steps_in_their_language(
 ) -> None:
     t = Translator(language, config().zone)
     d = dialog(frozenset())
-    async with running(d.engine, agent=d.agent, is_sandbox=d.sandbox_chats.__contains__) as h:
+    async with running(d.engine, agent=d.agent) as h:
         api = h.api
 
         def shown() -> str:
