@@ -12,7 +12,7 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -33,7 +33,7 @@ from bot.settings import (
 )
 from bot.store import Store, open_store
 from dialogs import Services
-from dialogs.config import DialogConfig
+from dialogs.config import CareUnitRules, DialogConfig
 from dialogs.i18n import LANGUAGES, MissingCatalog, translations
 
 SANDBOX_BASE_URL = "http://sandbox.invalid/api"
@@ -65,7 +65,21 @@ def dialog_config(settings: Settings) -> DialogConfig:
         identity_attempts_per_hour=settings.identity_attempts_per_hour,
         identity_valid_for=settings.identity_valid_for,
         identity_idle_for=settings.identity_idle_for,
+        care_units=care_unit_rules(settings),
     )
+
+
+def care_unit_rules(settings: Settings) -> dict[str, CareUnitRules]:
+    """The chain's care units that have a phone or a deadline of their own."""
+    phones, deadlines = settings.care_unit_phones, settings.care_unit_deadline_hours
+    return {
+        unit: CareUnitRules(
+            phone=phones.get(unit),
+            cancellation_deadline=timedelta(hours=deadlines[unit]) if unit in deadlines else None,
+        )
+        for unit in settings.care_unit_ids
+        if unit in phones or unit in deadlines
+    }
 
 
 def keyed_digest(key: str) -> Callable[[str], str]:
