@@ -19,12 +19,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engine import Engine
+from bot.leyr.chain import leyr_clinic
 from bot.leyr.client import LeyrClient
-from bot.leyr.clinic import LeyrClinic
 from bot.sandbox.agent import SandboxAgent
 from bot.sandbox.emulator import Emulator
 from bot.settings import (
     SANDBOX_CARE_UNIT,
+    SANDBOX_CARE_UNITS,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_EMRS,
@@ -139,7 +140,9 @@ async def open_runtime(
             client = LeyrClient.from_settings(settings, leyr_transport)
             stack.push_async_callback(client.aclose)
             live = Services(
-                clinic=LeyrClinic.from_settings(client, settings), config=config, digest=digest
+                clinic=leyr_clinic(client, settings, settings.care_unit_ids),
+                config=config,
+                digest=digest,
             )
 
         agent: SandboxAgent | None = None
@@ -156,7 +159,7 @@ async def open_runtime(
                 sleep=sandbox_sleep,
             )
             stack.push_async_callback(sandbox_client.aclose)
-            sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings)
+            sandbox_clinic = leyr_clinic(sandbox_client, settings, SANDBOX_CARE_UNITS)
             agent = SandboxAgent(
                 emulator, SANDBOX_EMRS[settings.clinic_region], settings.clinic_region
             )

@@ -24,6 +24,8 @@ SANDBOX_EMR = "sandbox"
 SANDBOX_EMRS = {"SE": SANDBOX_EMR, "NO": "sandbox_no", "DK": "sandbox_dk", "FI": "sandbox_fi"}
 """The sandbox EHR of each clinic region: its test patients are that country's."""
 SANDBOX_CARE_UNIT = "cu-sandbox-1"
+SANDBOX_CARE_UNITS = (SANDBOX_CARE_UNIT, "cu-sandbox-2", "cu-sandbox-3")
+"""The sandbox clinic is a chain of three care units (patients are looked up at the first)."""
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the emulator's public test credential
 SANDBOX_PSEUDONYM_KEY = "sandbox-pseudonym-key"

@@ -134,8 +134,9 @@ async def test_error_envelope_has_leyr_shape(client: httpx.AsyncClient) -> None:
 
 async def test_reads_have_leyr_shapes(client: httpx.AsyncClient, clock: Clock) -> None:
     r = await client.get("/emrs/sandbox/care-units")
-    [unit] = [CareUnit.model_validate(u) for u in r.json()]
+    unit, *others = [CareUnit.model_validate(u) for u in r.json()]
     assert (unit.id, unit.name) == (SANDBOX_CARE_UNIT, "Sandbox Clinic Södermalm")
+    assert [u.id for u in others] == ["cu-sandbox-2", "cu-sandbox-3"]  # the sandbox chain
     r = await client.get(f"{UNIT}/resources")
     resources = [Resource.model_validate(x) for x in r.json()]
     assert len(resources) == 3
@@ -167,7 +168,7 @@ async def test_test_patients_are_valid_and_varied(
     emulator: Emulator, client: httpx.AsyncClient
 ) -> None:
     patients = emulator.test_patients("SE")
-    assert len(patients) == 5
+    assert len(patients) == 6
     counts = []
     for p in patients:
         assert personal_number(p.personal_number, "se_personal_number") == p.personal_number
@@ -780,7 +781,7 @@ async def test_the_cli_serves_the_emulator_until_terminated() -> None:
         assert LISTENING.fullmatch(f"listening on {leyr.base_url}")
         r = await leyr.http.get("/emrs/sandbox/care-units")  # the helper sends both headers
         assert r.status_code == 200, r.text
-        assert [CareUnit.model_validate(u).id for u in r.json()] == [SANDBOX_CARE_UNIT]
+        assert next(CareUnit.model_validate(u).id for u in r.json()) == SANDBOX_CARE_UNIT
         process = leyr.process
     assert not process.is_running()
 

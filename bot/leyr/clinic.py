@@ -119,6 +119,10 @@ class LeyrClinic:
             raise _translate(error, {WRONG_CODE: CodeRejected, PENDING_GONE: PendingGone}) from None
         return CancelOutcome(pending_id, answered.id, answered.status)
 
+    def care_unit_name(self, care_unit_id: str) -> str | None:
+        """A care unit's name, if a listing has already looked the names up."""
+        return self._names[1].get(care_unit_id) if self._names else None
+
     async def _lookup_names(self) -> tuple[dict[str, str], dict[str, str]]:
         now = self._clock()
         if self._names is None or now - self._names[0] > NAMES_TTL_SECONDS:

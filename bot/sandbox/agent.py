@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import KINDS, Fault
-from bot.settings import SANDBOX_EMR
+from bot.settings import CHAIN_SEPARATOR, SANDBOX_EMR
 from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord, TestPatient
 from dialogs.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
 
@@ -39,7 +39,8 @@ class SandboxAgent:
         return len(self._emulator.outbox())
 
     def _note_sms(self, chat_id: int, since: int, appointment_ids: Sequence[str]) -> None:
-        wanted = set(appointment_ids)
+        # a chain's ids name their care unit first: the emulator's SMS names the Leyr id
+        wanted = {i.partition(CHAIN_SEPARATOR)[2] or i for i in appointment_ids}
         for sms in self._emulator.outbox()[since:]:
             if sms.appointment_id in wanted:
                 self._inbox[chat_id].append(sms.text)

@@ -17,10 +17,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.leyr.models import Appointment, CareUnit, Patient, Resource
-from bot.settings import SANDBOX_CARE_UNIT
+from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CARE_UNITS
 
 ZONE = ZoneInfo("Europe/Stockholm")
 CARE_UNIT_NAME = "Sandbox Clinic Södermalm"
+CARE_UNITS: dict[str, str] = dict(
+    zip(
+        SANDBOX_CARE_UNITS,
+        (CARE_UNIT_NAME, "Sandbox Clinic Kungsholmen", "Sandbox Clinic Solna"),
+        strict=True,
+    )
+)
+"""The sandbox chain's care units: every test patient's appointments are at the first, but for
+the chain patient's, spread over all three."""
 HEALTHCARE_SERVICE = "hs-general"
 APPOINTMENT_MINUTES = 30
 
@@ -85,6 +94,16 @@ PATIENTS: list[dict[str, Any]] = [
         "label": "Erik Samordning (samordningsnummer)",
     },
     {
+        "emr_id": "p-1006",
+        "country": "SE",
+        "id_type": SE,
+        "pn": "197802142351",
+        "first": "Greta",
+        "last": "Kedjesson",
+        "phones": ["+46706789012"],
+        "label": "Greta Kedjesson (three care units)",
+    },
+    {
         "emr_id": "p-2001",
         "country": "NO",
         "id_type": NO,
@@ -147,6 +166,13 @@ SCHEDULE: list[tuple[str, int, int, str, str]] = [
     ("p-3001", 11, 14, "r-1", "booked"),
     ("p-4001", 6, 9, "r-2", "booked"),
     ("p-4001", 14, 11, "r-3", "booked"),
+]
+
+# The chain patient's appointments: (patient, days ahead, hour, resource, care unit).
+CHAIN_SCHEDULE: list[tuple[str, int, int, str, str]] = [
+    ("p-1006", 3, 10, "r-1", SANDBOX_CARE_UNITS[0]),
+    ("p-1006", 5, 13, "r-2", SANDBOX_CARE_UNITS[1]),
+    ("p-1006", 9, 9, "r-3", SANDBOX_CARE_UNITS[2]),
 ]
 
 
@@ -271,6 +297,13 @@ def appointments(now: datetime, synthetic: int = 0) -> dict[str, Record]:
         records[key] = Record(
             key, start, start + timedelta(minutes=APPOINTMENT_MINUTES), status, patient, resource
         )
+    for index, (patient, days, hour, resource, unit) in enumerate(CHAIN_SCHEDULE, start=1):
+        start = day_at(days, hour)
+        key = f"a-k{index:02d}"
+        records[key] = Record(
+            key, start, start + timedelta(minutes=APPOINTMENT_MINUTES), "booked", patient, resource
+        )
+        records[key].care_unit_id = unit
     for key, patient, days, hour, resource in _synthetic_schedule(synthetic):
         start = day_at(days, hour)
         records[key] = Record(
@@ -318,7 +351,7 @@ def test_patients(country: str | None = None) -> list[TestPatient]:
 
 
 def care_units() -> list[dict[str, Any]]:
-    return [CareUnit(id=SANDBOX_CARE_UNIT, name=CARE_UNIT_NAME).model_dump(mode="json")]
+    return [CareUnit(id=key, name=name).model_dump(mode="json") for key, name in CARE_UNITS.items()]
 
 
 def resources() -> list[dict[str, Any]]:
