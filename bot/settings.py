@@ -56,8 +56,6 @@ class Settings(BaseSettings):
     care_unit_deadline_hours: dict[str, float] = {}
     """Per care unit, its deadline where it is not CANCELLATION_DEADLINE_HOURS: JSON."""
     leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    leyr_patient_id_type: str | None = None
-    """Gone: CLINIC_REGION decides the identity number. Still read, only to refuse it."""
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -87,12 +85,6 @@ class Settings(BaseSettings):
                 int(part) for part in value.replace(";", ",").split(",") if part.strip()
             )
         return value
-
-    @field_validator("leyr_patient_id_type")
-    @classmethod
-    def _gone(cls, value: str | None) -> None:
-        if value is not None:
-            raise ValueError("is no longer used: CLINIC_REGION (SE, NO, DK or FI) decides it")
 
     @field_validator("leyr_care_unit_ids", mode="before")
     @classmethod

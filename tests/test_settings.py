@@ -150,7 +150,6 @@ def test_the_emulators_public_credentials_keep_the_sandbox_key(
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("LEYR_PATIENT_ID_TYPE", "no_personal_number"),  # gone: CLINIC_REGION decides
         ("CLINIC_REGION", "XX"),
         ("CLINIC_REGION", "GB"),  # no national identity number we read
         ("LEYR_BASE_URL", "notaurl"),
