@@ -4,7 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat run sandbox bench test lint typecheck check lock diagram clean
+.PHONY: install chat run sandbox bench test lint typecheck check lock diagram clean extract init update compile
+
+# Message catalogs (gettext through Babel): the .po files are the source, the .mo files are built.
+LOCALES := dialogs/locale
+LANGUAGES := en sv nb da fi
+COMPILED := $(foreach language,$(LANGUAGES),$(LOCALES)/$(language)/LC_MESSAGES/messages.mo)
+TEMPLATE := $(LOCALES)/messages.pot
+PYBABEL := $(BIN)/python -m babel.messages.frontend
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,22 +19,36 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) compile
 
-chat: $(STAMP)  ## talk to the bot in this terminal, against the built-in sandbox
+compile: $(COMPILED)  ## the .mo catalogs the bot loads
+
+$(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(PYBABEL) compile --statistics -l $* -i $< -o $@
+
+extract: $(STAMP)  ## the template (.pot) from the English catalog: its keys, English as comments
+	$(PYBABEL) extract -F babel.cfg --no-location --width 100 --project cancelbot -o $(TEMPLATE) $(LOCALES)
+
+init: extract  ## a catalog for a new language: make init LOCALE=is
+	$(PYBABEL) init -i $(TEMPLATE) -d $(LOCALES) -l $(LOCALE) --width 100
+
+update: extract  ## bring every catalog in line with the template (new keys empty, gone keys dropped)
+	$(PYBABEL) update -i $(TEMPLATE) -d $(LOCALES) --width 100 --no-fuzzy-matching --ignore-obsolete
+
+chat: install  ## talk to the bot in this terminal, against the built-in sandbox
 	$(BIN)/python -m bot chat
 
-run: $(STAMP)  ## the Telegram long-polling service
+run: install  ## the Telegram long-polling service
 	$(BIN)/python -m bot run
 
-sandbox: $(STAMP)  ## the Leyr emulator alone, over HTTP on loopback
+sandbox: install  ## the Leyr emulator alone, over HTTP on loopback
 	$(BIN)/python -m bot sandbox
 
 BENCH_ARGS ?= --patients 2000 --latency-ms 200
-bench: $(STAMP)  ## simulated patients through the real bot: throughput, CPU, memory, calls
+bench: install  ## simulated patients through the real bot: throughput, CPU, memory, calls
 	$(BIN)/python -m bot bench $(BENCH_ARGS)
 
-test: $(STAMP)  ## the whole test suite
+test: install  ## the whole test suite
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,12 +18,20 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dialogs.config import ID_KINDS, IdKind
+
 SANDBOX_EMR = "sandbox"
+SANDBOX_EMRS = {"SE": SANDBOX_EMR, "NO": "sandbox_no", "DK": "sandbox_dk", "FI": "sandbox_fi"}
+"""The sandbox EHR of each clinic region: its test patients are that country's."""
 SANDBOX_CARE_UNIT = "cu-sandbox-1"
+SANDBOX_CARE_UNITS = (SANDBOX_CARE_UNIT, "cu-sandbox-2", "cu-sandbox-3")
+"""The sandbox clinic is a chain of three care units (patients are looked up at the first)."""
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the emulator's public test credential
 SANDBOX_PSEUDONYM_KEY = "sandbox-pseudonym-key"
 """Public, so only for the sandbox: with it, stored pseudonyms and digests could be brute-forced."""
+CHAIN_SEPARATOR = "|"
+"""Between a chain's care unit id and a Leyr appointment id in the ids the dialog keeps."""
 PSEUDONYM_KEY_MIN_LENGTH = 32
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -41,8 +49,13 @@ class Settings(BaseSettings):
     leyr_client_secret: SecretStr | None = None
     leyr_emr: str | None = None
     leyr_care_unit_id: str | None = None
+    """One care unit; `LEYR_CARE_UNIT_IDS` names one or many (a chain)."""
+    leyr_care_unit_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    care_unit_phones: dict[str, str] = {}
+    """Per care unit, its phone where it is not CLINIC_PHONE: JSON, {"cu-2": "+46 8 ..."}."""
+    care_unit_deadline_hours: dict[str, float] = {}
+    """Per care unit, its deadline where it is not CANCELLATION_DEADLINE_HOURS: JSON."""
     leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    leyr_patient_id_type: Literal["se_personal_number", "no_personal_number"] = "se_personal_number"
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -73,6 +86,34 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("leyr_care_unit_ids", mode="before")
+    @classmethod
+    def _split_units(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("leyr_care_unit_ids")
+    @classmethod
+    def _distinct_units(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("names a care unit twice")
+        if any(CHAIN_SEPARATOR in unit for unit in value):
+            raise ValueError(f"care unit ids must not contain {CHAIN_SEPARATOR!r}")
+        return value
+
+    @field_validator("care_unit_phones")
+    @classmethod
+    def _unit_phones(cls, value: dict[str, str]) -> dict[str, str]:
+        return {unit: cls._dialable(phone) for unit, phone in value.items()}
+
+    @field_validator("care_unit_deadline_hours")
+    @classmethod
+    def _unit_deadlines(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not 0 <= hours <= 24 * 30 for hours in value.values()):
+            raise ValueError("each deadline must be between 0 and 720 hours")
+        return value
+
     @field_validator("clinic_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -99,8 +140,8 @@ class Settings(BaseSettings):
     @classmethod
     def _region(cls, value: str) -> str:
         region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError("must be a two-letter country code such as SE, NO, DK or FI")
+        if region not in ID_KINDS:
+            raise ValueError(f"must be one of {', '.join(ID_KINDS)}: its patients' identity number")
         return region
 
     @field_validator("leyr_base_url")
@@ -135,12 +176,25 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
+    def _one_list_of_units(self) -> Settings:
+        if self.leyr_care_unit_id and self.leyr_care_unit_ids:
+            raise ValueError("set LEYR_CARE_UNIT_IDS or LEYR_CARE_UNIT_ID, not both")
+        units = set(self.care_unit_ids)
+        strangers = (set(self.care_unit_phones) | set(self.care_unit_deadline_hours)) - units
+        if strangers:
+            raise ValueError(
+                "CARE_UNIT_PHONES and CARE_UNIT_DEADLINE_HOURS may only name care units of "
+                f"LEYR_CARE_UNIT_IDS, not {', '.join(sorted(strangers))}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _leyr_complete(self) -> Settings:
         given = {
             "LEYR_CLIENT_ID": self.leyr_client_id,
             "LEYR_CLIENT_SECRET": self.leyr_client_secret,
             "LEYR_EMR": self.leyr_emr,
-            "LEYR_CARE_UNIT_ID": self.leyr_care_unit_id,
+            "LEYR_CARE_UNIT_IDS": self.care_unit_ids,
         }
         if self.leyr_client_id or self.leyr_client_secret:
             missing = [name for name, value in given.items() if not value]
@@ -173,6 +227,19 @@ class Settings(BaseSettings):
 
     def is_sandbox_chat(self, chat_id: int) -> bool:
         return self.sandbox_only or chat_id in self.sandbox_chat_ids
+
+    @property
+    def care_unit_ids(self) -> tuple[str, ...]:
+        """The clinic's care units: one, or a chain's (the first is where patients are looked
+        up)."""
+        return self.leyr_care_unit_ids or (
+            (self.leyr_care_unit_id,) if self.leyr_care_unit_id else ()
+        )
+
+    @property
+    def id_kind(self) -> IdKind:
+        """The national identity number patients type, decided by the clinic's region."""
+        return ID_KINDS[self.clinic_region]
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -31,7 +31,8 @@ class PatientRecord:
 
 @dataclass(frozen=True, slots=True)
 class Appointment:
-    """One appointment as the dialog shows it: names only for care unit and practitioner."""
+    """One appointment as the dialog shows it: names only for care unit and practitioner, and
+    the care unit's id for its rules (a chain's care units may differ in deadline and phone)."""
 
     id: str
     start: datetime  # aware
@@ -40,6 +41,7 @@ class Appointment:
     care_unit: str
     practitioner: str
     resource_id: str | None = None
+    care_unit_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,22 @@ class ClinicRefused(ClinicError):
     """Any other error the EHR answered with."""
 
 
+class PartlyUnavailable(ClinicError):
+    """A chain's listing in which some care units could not be read: it carries the others'
+    appointments, and the names of the care units to show as unavailable."""
+
+    def __init__(
+        self,
+        appointments: list[Appointment],
+        units: tuple[str, ...],
+        reference: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(reference, code)
+        self.appointments = appointments
+        self.units = units
+
+
 class Clinic(Protocol):
     """What the dialog needs from the clinic."""
 
@@ -110,7 +128,8 @@ class Clinic(Protocol):
     async def list_appointments(
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[Appointment]:
-        """The patient's appointments starting in [start, end), any status."""
+        """The patient's appointments starting in [start, end), any status. A chain whose care
+        units answer only in part raises PartlyUnavailable with what it could read."""
         ...
 
     async def cancel(

@@ -293,7 +293,9 @@ class FakeAgent:
     def relay(self, chat_id: int) -> _Relay:
         return _Relay(self.clinic, self.inbox.setdefault(chat_id, []))
 
-    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None:
+    async def command(
+        self, chat_id: int, name: str, args: list[str], language: str = "en"
+    ) -> str | None:
         self.calls.append((chat_id, name, args))
         if name == "sandbox_reset":
             fresh = FakeClinic(two_step=self.clinic.two_step)

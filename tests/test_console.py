@@ -10,8 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.console import chat, numbered
 from bot.settings import load_settings
+from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translations
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -151,3 +154,30 @@ async def test_library_warnings_stay_out_of_the_conversation(tmp_path: Path) -> 
     assert "PATCH" not in out.getvalue() and "PATCH" not in logged.getvalue()
     assert "an error still reaches" in logged.getvalue()
     assert handler.level == logging.NOTSET  # restored after the chat
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_patient_cancels_in_two_steps_in_each_language(
+    tmp_path: Path, language: str
+) -> None:
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}")
+    t = Translator(language, settings.zone)
+    out = io.StringIO()
+    script = Script(
+        out,
+        [
+            "/language",
+            option(LANGUAGE_NAMES[language]),
+            "1",  # the first test patient
+            first_appointment,
+            option(t("btn_yes")),
+            sms_code,
+        ],
+    )
+    await chat(settings, script, out)
+    screen = out.getvalue()
+    assert t("language_set") in screen and t("pick_test_patient") in screen
+    asked = translations(language).gettext("ask_code").split("{")[0]
+    assert asked in screen
+    cancelled = translations(language).gettext("outcome_cancelled").split("{")[0]
+    assert cancelled in screen.split(asked)[-1]

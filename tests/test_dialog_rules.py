@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import string
 from datetime import timedelta
 
 import pytest
 
 from dialogs import machine as m
-from dialogs.catalogs import en, sv
 from dialogs.clinic import ClinicUnavailable, NotSupported, OutcomeUnknown
 from dialogs.events import Button, Command, Contact, Text, Tick
 from tests.dialog_driver import Driver, to_state
@@ -235,15 +233,6 @@ async def test_sandbox_picks_a_test_patient_instead_of_identity() -> None:
     driver = await to_state(m.PICK_TEST_PATIENT)
     await driver.press("Test Testsson")
     assert driver.state == m.CHOOSE and driver.last.linked_patient == "p-1"
-
-
-def test_catalogs_have_the_same_keys_and_placeholders() -> None:
-    def fields(template: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-    assert en.MESSAGES.keys() == sv.MESSAGES.keys()
-    for key, text in en.MESSAGES.items():
-        assert fields(text) == fields(sv.MESSAGES[key]), key
 
 
 async def test_swedish_dates_in_the_clinic_zone_across_dst() -> None:

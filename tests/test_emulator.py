@@ -24,7 +24,12 @@ from bot.sandbox.ehr import CODE_LIFETIME
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import Fault
 from bot.sandbox.server import make_server
-from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from bot.settings import (
+    SANDBOX_CARE_UNIT,
+    SANDBOX_CARE_UNITS,
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+)
 from dialogs.clinic import CodeRejected, PendingGone
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -82,7 +87,7 @@ async def test_patient_and_names(leyr: LeyrClient) -> None:
     patient = await leyr.get_patient("se_personal_number", MAIN)
     assert patient.emr_id == "p-1001" and patient.phones == ["+46701234567"]
     assert (await leyr.get_patient("emr_id", "p-1001")).id == "p-1001"
-    assert [u.id for u in await leyr.list_care_units()] == [SANDBOX_CARE_UNIT]
+    assert [u.id for u in await leyr.list_care_units()] == list(SANDBOX_CARE_UNITS)
     assert len(await leyr.list_resources()) == 3
     for typed, code in [
         (("nhs_number", "1"), "PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED"),

@@ -25,6 +25,7 @@ from bot.sandbox.seed import (
 )
 from bot.sandbox.server import bound_port, make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from dialogs.parsing import personal_number
 
 HEADERS = {"x-leyr-client-id": SANDBOX_CLIENT_ID, "x-leyr-client-secret": SANDBOX_CLIENT_SECRET}
 UNIT = f"/emrs/sandbox/care-units/{SANDBOX_CARE_UNIT}"
@@ -133,8 +134,9 @@ async def test_error_envelope_has_leyr_shape(client: httpx.AsyncClient) -> None:
 
 async def test_reads_have_leyr_shapes(client: httpx.AsyncClient, clock: Clock) -> None:
     r = await client.get("/emrs/sandbox/care-units")
-    [unit] = [CareUnit.model_validate(u) for u in r.json()]
+    unit, *others = [CareUnit.model_validate(u) for u in r.json()]
     assert (unit.id, unit.name) == (SANDBOX_CARE_UNIT, "Sandbox Clinic Södermalm")
+    assert [u.id for u in others] == ["cu-sandbox-2", "cu-sandbox-3"]  # the sandbox chain
     r = await client.get(f"{UNIT}/resources")
     resources = [Resource.model_validate(x) for x in r.json()]
     assert len(resources) == 3
@@ -165,12 +167,11 @@ async def test_reads_have_leyr_shapes(client: httpx.AsyncClient, clock: Clock) -
 async def test_test_patients_are_valid_and_varied(
     emulator: Emulator, client: httpx.AsyncClient
 ) -> None:
-    patients = emulator.test_patients()
-    assert len(patients) == 4
+    patients = emulator.test_patients("SE")
+    assert len(patients) == 6
     counts = []
     for p in patients:
-        assert personnummer.is_valid(p.personal_number)
-        assert len(p.personal_number) == 12
+        assert personal_number(p.personal_number, "se_personal_number") == p.personal_number
         assert p.label
         r = await client.get(
             f"{UNIT}/appointments", params={"patient_id": f"se_personal_number:{p.personal_number}"}
@@ -179,7 +180,9 @@ async def test_test_patients_are_valid_and_varied(
     assert 0 in counts
     assert 1 in counts
     r = await client.get("/_sandbox/test-patients")
-    assert [x["personal_number"] for x in r.json()] == [p.personal_number for p in patients]
+    assert [x["personal_number"] for x in r.json()] == [
+        p.personal_number for p in emulator.test_patients()
+    ]
 
 
 async def test_listing_filters_by_start_range(client: httpx.AsyncClient, clock: Clock) -> None:
@@ -778,7 +781,7 @@ async def test_the_cli_serves_the_emulator_until_terminated() -> None:
         assert LISTENING.fullmatch(f"listening on {leyr.base_url}")
         r = await leyr.http.get("/emrs/sandbox/care-units")  # the helper sends both headers
         assert r.status_code == 200, r.text
-        assert [CareUnit.model_validate(u).id for u in r.json()] == [SANDBOX_CARE_UNIT]
+        assert next(CareUnit.model_validate(u).id for u in r.json()) == SANDBOX_CARE_UNIT
         process = leyr.process
     assert not process.is_running()
 

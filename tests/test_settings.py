@@ -150,8 +150,8 @@ def test_the_emulators_public_credentials_keep_the_sandbox_key(
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("LEYR_PATIENT_ID_TYPE", "nhs"),
         ("CLINIC_REGION", "XX"),
+        ("CLINIC_REGION", "GB"),  # no national identity number we read
         ("LEYR_BASE_URL", "notaurl"),
         ("LEYR_BASE_URL", "ftp://api.leyr.io/api"),
         ("DATABASE_URL", "mysql://x"),
@@ -173,7 +173,6 @@ def test_an_invalid_value_is_refused_naming_the_setting(
 def test_valid_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     _clean_environment(monkeypatch)
     monkeypatch.setenv("CLINIC_REGION", "no")
-    monkeypatch.setenv("LEYR_PATIENT_ID_TYPE", "no_personal_number")
     monkeypatch.setenv("LEYR_BASE_URL", "http://127.0.0.1:8765/api/")
     settings = load_settings(_env_file=None)
     assert settings.clinic_region == "NO"

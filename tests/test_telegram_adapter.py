@@ -554,11 +554,14 @@ async def test_commands_registered_per_language() -> None:
     api = FakeBotApi()
     async with running(ScriptedEngine(), api=api) as h:
         await register_commands(h.app.bot)
-    assert set(api.commands) == {"en", "sv", ""}
-    for language in ("en", "sv", ""):
+    assert set(api.commands) == {"en", "sv", "nb", "no", "nn", "da", "fi", ""}
+    for language in api.commands:
         names = [c["command"] for c in api.commands[language]]
         assert names == ["start", "help", "stop", "language"]
-    assert api.commands["sv"][0]["description"] != api.commands["en"][0]["description"]
+    described = {language: api.commands[language][0]["description"] for language in api.commands}
+    assert len({described[language] for language in ("en", "sv", "nb", "da", "fi")}) == 5
+    assert described["no"] == described["nn"] == described["nb"]
+    assert described[""] == described["en"]
 
 
 # -- rendering units ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 several appointments at once, the optional reason, /stop, "Send a new code", a phone that is not
 on the record, no appointments, and the cancellation deadline.
 
-Texts are matched against the English catalog (dialogs/catalogs) by key, so rewording a message
+Texts are matched against the English catalog (dialogs/locale) by key, so rewording a message
 does not break these tests; what is asserted is the structure: Bot API calls, buttons, state, and
 what reached the clinic.
 """
@@ -13,8 +13,8 @@ import re
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
-from dialogs.catalogs import en
 from dialogs.clinic import CancelOutcome
+from dialogs.i18n import translations
 from dialogs.machine import AWAITING_CODE, CHOOSE, IDENTIFY_NUMBER, IDLE
 from tests.fake_bot_api import FakeBotApi
 from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
@@ -26,13 +26,16 @@ LIVE = 222
 
 def says(text: str | None, key: str) -> bool:
     """`text` holds the catalog message `key`, whatever its placeholders were filled with."""
-    parts = re.split(r"\{[^}]*\}", en.MESSAGES[key])
+    parts = re.split(r"\{[^}]*\}", translations("en").gettext(key))
     return re.search(".*?".join(re.escape(part) for part in parts), text or "", re.S) is not None
 
 
-def label(key: str) -> str:
-    """A button label's fixed part, e.g. "Continue (" for "Continue ({count} selected)"."""
-    return en.MESSAGES[key].split("{")[0]
+def label(key: str, count: int | None = None) -> str:
+    """A button label's fixed part, e.g. "Continue (" for "Continue ({count} selected)"; `count`
+    picks a plural message's form."""
+    catalog = translations("en")
+    text = catalog.gettext(key) if count is None else catalog.ngettext(key, key, count)
+    return text.split("{")[0]
 
 
 def appointment_buttons(api: FakeBotApi, chat: int) -> list[str]:
@@ -90,9 +93,9 @@ async def test_several_appointments_with_a_reason_in_one_bulk_cancel() -> None:
         menu = api.with_buttons(LIVE)[-1]
         await pick_all(h, LIVE)
         assert api.with_buttons(LIVE) == [menu]  # ticked in place
-        go = [t for t, _ in menu.buttons() if t.startswith(label("btn_continue_other"))]
+        go = [t for t, _ in menu.buttons() if t.startswith(label("btn_continue", 2))]
         assert len(go) == 1 and "2" in go[0]
-        await h.send(api.press(LIVE, label("btn_continue_other")))
+        await h.send(api.press(LIVE, label("btn_continue", 2)))
         assert says(menu.text, "confirm_many")  # the list became the question, in place
         await h.send(api.press(LIVE, label("btn_reason")))
         assert says(api.last(LIVE).text, "ask_reason")
@@ -115,7 +118,7 @@ async def test_several_awaiting_codes_are_asked_one_after_another() -> None:
         api = h.api
         await sandbox_list(h)
         await pick_all(h, SANDBOX)
-        await h.send(api.press(SANDBOX, label("btn_continue_other")))
+        await h.send(api.press(SANDBOX, label("btn_continue", 2)))
         await h.send(api.press(SANDBOX, label("btn_yes")))
         assert len([t for t in api.texts(SANDBOX) if CODE in t]) == 2  # two SMS shown
         await h.send(api.user_text(SANDBOX, CODE))

@@ -17,6 +17,7 @@ from bot.sandbox.agent import SandboxAgent
 from bot.sandbox.emulator import Emulator
 from bot.settings import SANDBOX_CARE_UNIT, Settings
 from bot.telegram.texts import SANDBOX_MARK
+from dialogs.i18n import translations
 from tests.fake_bot_api import TOKEN
 from tests.telegram_harness import Harness, running
 
@@ -87,9 +88,11 @@ class AgentSpy:
     inner: SandboxAgent
     chats: list[int] = field(default_factory=list)
 
-    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None:
+    async def command(
+        self, chat_id: int, name: str, args: list[str], language: str = "en"
+    ) -> str | None:
         self.chats.append(chat_id)
-        return await self.inner.command(chat_id, name, args)
+        return await self.inner.command(chat_id, name, args, language)
 
     async def sms_for(self, chat_id: int) -> list[str]:
         self.chats.append(chat_id)
@@ -120,7 +123,10 @@ async def test_a_mixed_deployment_keeps_sandbox_and_leyr_chats_apart(tmp_path: P
         spy = AgentSpy(runtime.agent)
         async with running(runtime.engine, agent=spy) as h:
             api = h.api
-            # the listed chat: agent commands, then a test patient's list from the sandbox
+            # the listed chat: agent commands (in the agent's language), then a test patient's
+            # list from the sandbox
+            await h.send(api.user_text(SANDBOX, "/sandbox_twostep", language="fi"))
+            assert translations("fi").gettext("agent_two_step") in (api.last(SANDBOX).text or "")
             await h.send(api.user_text(SANDBOX, "/sandbox_onestep"))
             assert "one step" in (api.last(SANDBOX).text or "")
             await h.send(api.user_text(SANDBOX, "/start"))

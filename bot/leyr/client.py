@@ -9,6 +9,7 @@ query strings, patient ids, codes or secrets.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import time
@@ -117,13 +118,13 @@ class LeyrClient:
     ) -> LeyrClient:
         """The live client; ConfigError names (never shows) the Leyr settings that are unset."""
         client_id, secret = settings.leyr_client_id, settings.leyr_client_secret
-        emr, care_unit = settings.leyr_emr, settings.leyr_care_unit_id
-        if not (client_id and secret and emr and care_unit):
+        emr, units = settings.leyr_emr, settings.care_unit_ids
+        if not (client_id and secret and emr and units):
             named = {
                 "LEYR_CLIENT_ID": client_id,
                 "LEYR_CLIENT_SECRET": secret,
                 "LEYR_EMR": emr,
-                "LEYR_CARE_UNIT_ID": care_unit,
+                "LEYR_CARE_UNIT_IDS": units,
             }
             unset = ", ".join(name for name, value in named.items() if not value)
             raise ConfigError(f"the Leyr client needs {unset}")
@@ -132,10 +133,17 @@ class LeyrClient:
             client_id=client_id,
             client_secret=secret.get_secret_value(),
             emr=emr,
-            care_unit_id=care_unit,
+            care_unit_id=units[0],
             timeout=settings.leyr_timeout_seconds,
             transport=transport,
         )
+
+    def at(self, care_unit_id: str) -> LeyrClient:
+        """This client for another care unit of the same EHR (a clinic chain's), on the same
+        connections. Only the original is closed."""
+        other = copy.copy(self)
+        other._unit = f"/emrs/{quote(self._emr, safe='')}/care-units/{quote(care_unit_id, safe='')}"
+        return other
 
     async def __aenter__(self) -> LeyrClient:
         return self

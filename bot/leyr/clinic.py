@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import cast
 
 import phonenumbers
 
@@ -22,6 +21,7 @@ from bot.leyr.errors import (
     LeyrUnauthorized,
     LeyrUnavailable,
 )
+from bot.leyr.identity import LEYR_ID_TYPES
 from bot.leyr.models import Appointment as LeyrAppointment
 from bot.leyr.models import PatientIdType
 from bot.settings import Settings
@@ -58,7 +58,7 @@ class LeyrClinic:
         self,
         client: LeyrClient,
         *,
-        id_type: PatientIdType = "se_personal_number",
+        id_type: PatientIdType | None = "se_personal_number",
         region: str = "SE",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -72,11 +72,13 @@ class LeyrClinic:
     def from_settings(cls, client: LeyrClient, settings: Settings) -> LeyrClinic:
         return cls(
             client,
-            id_type=cast(PatientIdType, settings.leyr_patient_id_type),
+            id_type=LEYR_ID_TYPES[settings.id_kind],
             region=settings.clinic_region,
         )
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
+        if self._id_type is None:  # Leyr has no id type for this country's numbers
+            raise NotSupported(None, "NO_LEYR_ID_TYPE")
         try:
             patient = await self._client.get_patient(self._id_type, personal_number)
         except LeyrError as error:
@@ -116,6 +118,10 @@ class LeyrClinic:
         except LeyrError as error:
             raise _translate(error, {WRONG_CODE: CodeRejected, PENDING_GONE: PendingGone}) from None
         return CancelOutcome(pending_id, answered.id, answered.status)
+
+    def care_unit_name(self, care_unit_id: str) -> str | None:
+        """A care unit's name, if a listing has already looked the names up."""
+        return self._names[1].get(care_unit_id) if self._names else None
 
     async def _lookup_names(self) -> tuple[dict[str, str], dict[str, str]]:
         now = self._clock()

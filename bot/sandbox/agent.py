@@ -12,28 +12,24 @@ from datetime import datetime
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import KINDS, Fault
-from bot.settings import SANDBOX_EMR
+from bot.settings import CHAIN_SEPARATOR, SANDBOX_EMR
 from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord, TestPatient
+from dialogs.i18n import DEFAULT_LANGUAGE, LANGUAGES, translations
 
 FAULTS = ("timeout", "reset", "server_error", "error_envelope", "emr_error", "malformed")
 
-HELP = (
-    "Sandbox tools (agents only):\n"
-    "/sandbox_reset: fresh test data, no pending codes, no faults\n"
-    "/sandbox_onestep, /sandbox_twostep: how the sandbox EHR cancels\n"
-    f"/sandbox_fail KIND: the next Leyr call fails; KIND is one of {', '.join(FAULTS)}\n"
-    "/start: pick a test patient (after /sandbox_reset) and begin"
-)
-
 
 class SandboxAgent:
-    def __init__(self, emulator: Emulator, emr: str = SANDBOX_EMR) -> None:
+    def __init__(self, emulator: Emulator, emr: str = SANDBOX_EMR, country: str = "SE") -> None:
+        """`emr`: the sandbox EHR the chats use; `country`: whose test patients are offered."""
         self._emulator = emulator
         self._emr = emr
+        self._country = country
         self._inbox: defaultdict[int, list[str]] = defaultdict(list)
 
     async def test_patients(self) -> list[TestPatient]:
-        return [TestPatient(p.personal_number, p.label) for p in self._emulator.test_patients()]
+        offered = self._emulator.test_patients(self._country)
+        return [TestPatient(p.personal_number, p.label) for p in offered]
 
     def relay(self, chat_id: int, clinic: Clinic) -> Clinic:
         """The chat's clinic, noting each SMS code the emulator sends because of this chat."""
@@ -43,7 +39,8 @@ class SandboxAgent:
         return len(self._emulator.outbox())
 
     def _note_sms(self, chat_id: int, since: int, appointment_ids: Sequence[str]) -> None:
-        wanted = set(appointment_ids)
+        # a chain's ids name their care unit first: the emulator's SMS names the Leyr id
+        wanted = {i.partition(CHAIN_SEPARATOR)[2] or i for i in appointment_ids}
         for sms in self._emulator.outbox()[since:]:
             if sms.appointment_id in wanted:
                 self._inbox[chat_id].append(sms.text)
@@ -52,24 +49,29 @@ class SandboxAgent:
         """The SMS texts sent because of this chat since the last call (then forgotten)."""
         return self._inbox.pop(chat_id, [])
 
-    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None:
-        """Handle an agent command; None when `name` is not one (the dialog gets it then)."""
+    async def command(
+        self, chat_id: int, name: str, args: list[str], language: str = DEFAULT_LANGUAGE
+    ) -> str | None:
+        """Handle an agent command, answering in `language`; None when `name` is not one (the
+        dialog gets it then)."""
+        say = translations(language if language in LANGUAGES else DEFAULT_LANGUAGE).gettext
+        kinds = ", ".join(FAULTS)
         if name == "sandbox":
-            return HELP
+            return say("agent_help").format(kinds=kinds)
         if name == "sandbox_reset":
             self._emulator.reset()
             self._inbox.pop(chat_id, None)
-            return "Sandbox data reset: every test patient has their appointments back."
+            return say("agent_reset")
         if name in ("sandbox_onestep", "sandbox_twostep"):
             mode = "one_step" if name == "sandbox_onestep" else "two_step"
             self._emulator.set_profile(self._emr, cancellation=mode)
-            return f"The sandbox EHR now cancels in {mode.replace('_', ' ')}."
+            return say(f"agent_{mode}")
         if name == "sandbox_fail":
             kind = args[0].lower() if args else ""
             if kind not in FAULTS:
-                return f"Usage: /sandbox_fail KIND, with KIND one of {', '.join(FAULTS)}"
+                return say("agent_fail_usage").format(kinds=kinds)
             self._emulator.inject(_fault(kind))
-            return f"The next Leyr call will fail with: {kind}."
+            return say("agent_fail_next").format(kind=kind)
         return None
 
 

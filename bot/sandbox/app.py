@@ -162,7 +162,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         if emr not in emulator.ehrs:
             raise ApiError("NOT_SUPPORTED", "this EHR is not supported")
         cu = request.path_params.get("cu")
-        if cu is not None and cu != emulator.care_unit:
+        if cu is not None and cu not in seed.CARE_UNITS:
             raise ApiError("INVALID_CARE_UNIT_ID", "unknown care unit")
         return emulator.ehrs[emr]
 
@@ -243,7 +243,10 @@ def build_app(emulator: Emulator) -> SignalLayer:
         if not q.get("patient_id"):
             raise ApiError("MISSING_REQUIRED_FIELD", "patient_id is required")
         return target.listing(
-            q["patient_id"], _when(q.get("start"), "start"), _when(q.get("end"), "end")
+            q["patient_id"],
+            _when(q.get("start"), "start"),
+            _when(q.get("end"), "end"),
+            request.path_params["cu"],
         )
 
     async def patch_one(request: Request) -> Any:
@@ -260,13 +263,13 @@ def build_app(emulator: Emulator) -> SignalLayer:
             code = confirmation.get("code")
             if not isinstance(code, str) or not code:
                 raise ApiError("MISSING_REQUIRED_FIELD", "confirmation.code is required")
-            return target.confirm(appointment_id, code)
+            return target.confirm(appointment_id, code, request.path_params["cu"])
         _status_cancelled(body)
         comment = _comment(body)
         if comment is not None and len(comment) > MAX_COMMENT:
             raise ApiError("INVALID_COMMENT_LENGTH", f"comment longer than {MAX_COMMENT}")
         emulator.cancel_patches[appointment_id] = emulator.cancel_patches.get(appointment_id, 0) + 1
-        return target.cancel_one(appointment_id, comment)
+        return target.cancel_one(appointment_id, comment, request.path_params["cu"])
 
     async def patch_bulk(request: Request) -> Any:
         emulator.operations["bulk_cancel"] += 1
@@ -287,7 +290,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
             emulator.cancel_patches[appointment_id] = (
                 emulator.cancel_patches.get(appointment_id, 0) + 1
             )
-        return target.cancel(ids, comment)
+        return target.cancel(ids, comment, request.path_params["cu"])
 
     def control(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
         async def endpoint(request: Request) -> Response:

@@ -24,7 +24,7 @@ from bot.sandbox.seed import (
     patient_json,
     test_patients,
 )
-from bot.settings import SANDBOX_EMR
+from bot.settings import SANDBOX_EMR, SANDBOX_EMRS
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_BULK = 10
@@ -32,7 +32,9 @@ MAX_COMMENT = 500
 ID_TYPES = {"emr_id", "se_personal_number", "no_personal_number", "nhs_number"}
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-LOOKUP_TYPES = {"emr_id", "se_personal_number"}
+SWEDISH_LOOKUP = frozenset({"emr_id", "se_personal_number"})
+NORWEGIAN_LOOKUP = frozenset({"emr_id", "no_personal_number"})
+EMR_ID_ONLY = frozenset({"emr_id"})
 Cancellation = Literal["one_step", "two_step"]
 
 
@@ -51,13 +53,19 @@ class ApiError(Exception):
 class Profile:
     cancellation: Cancellation = "one_step"
     listing: bool = True
+    lookup: frozenset[str] = SWEDISH_LOOKUP
+    """The patient id types the EHR looks patients up by (Leyr's table of EHRs)."""
 
 
 PROFILES: dict[str, Profile] = {
     SANDBOX_EMR: Profile("two_step"),
     "webdoc": Profile("one_step"),
     "kaddio": Profile("two_step"),
-    "pasientsky": Profile("one_step", listing=False),
+    "pasientsky": Profile("one_step", listing=False, lookup=EMR_ID_ONLY),
+    # one sandbox EHR per country; Leyr has no id type for Danish or Finnish numbers
+    SANDBOX_EMRS["NO"]: Profile("two_step", lookup=NORWEGIAN_LOOKUP),
+    SANDBOX_EMRS["DK"]: Profile("two_step", lookup=EMR_ID_ONLY),
+    SANDBOX_EMRS["FI"]: Profile("two_step", lookup=EMR_ID_ONLY),
 }
 
 
@@ -98,10 +106,13 @@ class Ehr:
         id_type = id_type or "emr_id"
         if id_type not in ID_TYPES:
             raise ApiError("INVALID_PATIENT_ID_TYPE", "unknown patient id type")
-        if id_type not in LOOKUP_TYPES:
+        if id_type not in self.profile.lookup:
             raise ApiError("PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED", "lookup type not supported")
-        index = self.patients.by_emr_id if id_type == "emr_id" else self.patients.by_personal_number
-        found = index.get(value)
+        if id_type == "emr_id":
+            found = self.patients.by_emr_id.get(value)
+        else:  # a seeded personal number only under its country's type; a created one under any
+            found = self.patients.by_personal_number.get(value)
+            found = found if found and found.get("id_type", id_type) == id_type else None
         if found is None:
             raise ApiError("INVALID_PATIENT_ID", "no such patient")
         return patient_json(found)
@@ -148,7 +159,11 @@ class Ehr:
         ]
 
     def listing(
-        self, patient: str, start: datetime | None, end: datetime | None
+        self,
+        patient: str,
+        start: datetime | None,
+        end: datetime | None,
+        care_unit: str | None = None,
     ) -> list[dict[str, Any]]:
         if not self.profile.listing:
             raise ApiError("NOT_SUPPORTED", "this EHR does not list appointments")
@@ -158,6 +173,7 @@ class Ehr:
             r
             for r in self.appointments.values()
             if r.patient_id == emr_id
+            and (care_unit is None or r.care_unit_id == care_unit)
             and (start is None or r.start >= start)
             and (end is None or r.start < end)
         ]
@@ -166,13 +182,23 @@ class Ehr:
     def _cancellable(self, record: Record) -> bool:
         return record.status == "booked" and record.start > self.now()
 
-    def cancel(self, ids: list[str], comment: str | None) -> list[dict[str, Any]]:
-        """Bulk semantics: all ids must exist; non-cancellable ones come back unchanged."""
+    def _in_unit(self, appointment_id: str, care_unit: str | None) -> Record | None:
+        """The appointment, if it is one of this care unit's (of any, without one)."""
+        record = self.appointments.get(appointment_id)
+        if record is None or care_unit not in (None, record.care_unit_id):
+            return None
+        return record
+
+    def cancel(
+        self, ids: list[str], comment: str | None, care_unit: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Bulk semantics: all ids must exist (in the care unit); non-cancellable ones come back
+        unchanged."""
         self._expire()
         if comment is not None and len(comment) > MAX_COMMENT:
             raise ApiError("INVALID_COMMENT_LENGTH", f"comment longer than {MAX_COMMENT}")
         for appointment_id in ids:
-            if appointment_id not in self.appointments:
+            if self._in_unit(appointment_id, care_unit) is None:
                 raise ApiError("INVALID_APPOINTMENT_ID", "no such appointment")
         answers = []
         for appointment_id in ids:
@@ -190,14 +216,16 @@ class Ehr:
                 answers.append(self._start_two_step(record, comment))
         return answers
 
-    def cancel_one(self, appointment_id: str, comment: str | None) -> dict[str, Any]:
+    def cancel_one(
+        self, appointment_id: str, comment: str | None, care_unit: str | None = None
+    ) -> dict[str, Any]:
         self._expire()
-        record = self.appointments.get(appointment_id)
+        record = self._in_unit(appointment_id, care_unit)
         if record is None:
             raise ApiError("INVALID_APPOINTMENT_ID", "no such appointment")
         if not self._cancellable(record):
             raise ApiError("BAD_INPUT", "appointment is not booked in the future")
-        return self.cancel([appointment_id], comment)[0]
+        return self.cancel([appointment_id], comment, care_unit)[0]
 
     def _start_two_step(self, record: Record, comment: str | None) -> dict[str, Any]:
         for old in [k for k, p in self.pending.items() if p.original_id == record.id]:
@@ -217,9 +245,9 @@ class Ehr:
         self.outbox.append(Sms(phones[0], record.id, new_id, code, text, self.now()))
         return pending.json()
 
-    def confirm(self, pending_id: str, code: str) -> dict[str, Any]:
+    def confirm(self, pending_id: str, code: str, care_unit: str | None = None) -> dict[str, Any]:
         self._expire()
-        pending = self.pending.get(pending_id)
+        pending = self.pending.get(pending_id) if self._in_unit(pending_id, care_unit) else None
         if pending is None and pending_id in self.expired:
             raise ApiError("BAD_INPUT", "the confirmation code has expired")
         if pending is None:

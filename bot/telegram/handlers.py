@@ -46,6 +46,7 @@ from bot.telegram.render import inline_keyboard, message_text, new_message_marku
 from bot.telegram.texts import WHOAMI, text
 from bot.telegram.wakeups import WakeScheduler
 from dialogs import Button, Command, Contact, Event, Reply, Text, Tick
+from dialogs.i18n import language_for
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,9 @@ class DialogEngine(Protocol):
 class AgentTools(Protocol):
     """What the adapter needs of `bot.sandbox.agent.SandboxAgent`."""
 
-    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None: ...
+    async def command(
+        self, chat_id: int, name: str, args: list[str], language: str
+    ) -> str | None: ...
 
     async def sms_for(self, chat_id: int) -> list[str]: ...
 
@@ -180,7 +183,7 @@ class TelegramAdapter:
             )
             return
         if isinstance(event, Command) and message.text is not None:
-            answer = await self._agent_command(chat_id, message.text)
+            answer = await self._agent_command(chat_id, message.text, user.language_code)
             if answer is not None:
                 await context.bot.send_message(chat_id, message_text(answer, sandbox=True))
                 return
@@ -271,14 +274,14 @@ class TelegramAdapter:
             )
 
     # -- the step -------------------------------------------------------------------------------
-    async def _agent_command(self, chat_id: int, raw: str) -> str | None:
+    async def _agent_command(self, chat_id: int, raw: str, language_code: str | None) -> str | None:
         """The agent's answer to a sandbox command, only ever in a sandbox chat."""
         if self._agent is None or not self._is_sandbox(chat_id):
             return None
         parts = command_parts(raw)
         if parts is None:
             return None
-        return await self._agent.command(chat_id, parts[0], parts[1])
+        return await self._agent.command(chat_id, parts[0], parts[1], language_for(language_code))
 
     async def _step(
         self,

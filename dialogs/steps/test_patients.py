@@ -4,7 +4,7 @@ switch to another from the list or the outcome."""
 from __future__ import annotations
 
 from dialogs import machine
-from dialogs.clinic import ClinicError
+from dialogs.clinic import ClinicError, NotSupported
 from dialogs.parsing import index
 from dialogs.steps.identify import link
 from dialogs.turn import Step, Turn, read_failure
@@ -37,6 +37,9 @@ async def _button(turn: Turn, code: str) -> bool:
         return False
     try:
         record = await turn.services.clinic.find_patient(patients[chosen].personal_number)
+    except NotSupported as error:  # as for a patient: no retry helps, the clinic's phone does
+        await turn.conclude("not_supported_identify", error)
+        return True
     except ClinicError as error:
         await turn.conclude(read_failure(error), error, retry=True)
         return True
