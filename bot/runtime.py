@@ -32,6 +32,7 @@ from bot.settings import (
     Settings,
 )
 from bot.store import Store, open_store
+from bot.store.database import sqlite_folder_problem
 from dialogs import Services
 from dialogs.config import DialogConfig
 
@@ -76,13 +77,17 @@ def keyed_digest(key: str) -> Callable[[str], str]:
 
 async def open_database(settings: Settings) -> Store:
     """The migrated store, or ConfigError naming DATABASE_URL (its password hidden) when the
-    database cannot be opened: no driver, unreachable, refused, unwritable."""
+    database cannot be opened: no driver, unreachable, refused, unwritable. A SQLite file's
+    folder is checked first, so a missing or read-only one is named as such."""
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    problem = sqlite_folder_problem(settings.database_url)
+    if problem is not None:
+        raise ConfigError(f"cannot open the database at DATABASE_URL ({shown}): {problem}")
     try:
         return await open_store(
             settings.database_url, pseudonym_key=settings.pseudonym_key.get_secret_value()
         )
     except (SQLAlchemyError, OSError, ImportError) as error:
-        shown = make_url(settings.database_url).render_as_string(hide_password=True)
         raise ConfigError(
             f"cannot open the database at DATABASE_URL ({shown}): {type(error).__name__}"
         ) from None
