@@ -18,6 +18,7 @@ from bot.engine import Handled, Sender
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from dialogs.events import Button, Command, Event, Text
+from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
 
 CONSOLE_CHAT = 1
@@ -74,17 +75,18 @@ class Console:
     def event_for(self, line: str) -> Event:
         if line.isdigit() and int(line) in self._options:
             return Button(self._options[int(line)].key)
-        if line.startswith("/") and len(line) > 1:
-            return Command(line[1:].split(maxsplit=1)[0].split("@", maxsplit=1)[0].lower())
-        return Text(line)
+        parts = command_parts(line)
+        return Command(parts[0]) if parts else Text(line)
 
     async def send(self, line: str) -> None:
-        if line.startswith("/") and self._runtime.agent is not None:
-            name, *args = line[1:].split()
-            answer = await self._runtime.agent.command(CONSOLE_CHAT, name.lower(), args)
-            if answer is not None:
-                self._print(answer)
-                return
+        agent = self._runtime.agent
+        answer = None
+        if agent is not None:
+            answer = await agent.command(CONSOLE_CHAT, line, self._sender.language_code)
+        if answer is not None:
+            self._print(answer)
+            self._prompt()
+            return
         handled = await self._runtime.engine.handle(self._sender, self.event_for(line))
         await self._show(handled)
 
@@ -99,8 +101,11 @@ class Console:
             if reply.request_contact:
                 self._out.write("  (The terminal cannot share a phone number: use /start.)\n")
         if self._runtime.agent is not None:
-            for sms in await self._runtime.agent.sms_for(CONSOLE_CHAT):
-                self._print(f"📨 SMS to the patient's phone (sandbox): {sms}")
+            for note in await self._runtime.agent.notes_for(CONSOLE_CHAT, None):
+                self._print(note)
+        self._prompt()
+
+    def _prompt(self) -> None:
         self._out.write("> ")
         self._out.flush()
 

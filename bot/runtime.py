@@ -139,7 +139,7 @@ async def open_runtime(
             )
             stack.push_async_callback(sandbox_client.aclose)
             sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings)
-            agent = SandboxAgent(emulator)
+            agent = SandboxAgent(emulator, store)
 
         def is_sandbox(chat_id: int) -> bool:
             return sandbox_everywhere or settings.is_sandbox_chat(chat_id)

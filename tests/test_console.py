@@ -53,7 +53,7 @@ def first_appointment(screen: str) -> str:
 
 
 def sms_code(screen: str) -> str:
-    return str(re.findall(r"SMS to the patient's phone \(sandbox\): .*?(\d{6})", screen)[-1])
+    return str(re.findall(r"SMS to the test patient's phone:\n.*?(\d{6})", screen)[-1])
 
 
 async def test_a_newcomer_cancels_through_the_two_step_path(tmp_path: Path) -> None:

@@ -89,6 +89,7 @@ SYNTHETIC_APPOINTMENTS = 2
 class TestPatient:
     personal_number: str
     label: str
+    emr_id: str
 
 
 @dataclass
@@ -238,7 +239,7 @@ def patient_json(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_patients() -> list[TestPatient]:
-    return [TestPatient(p["pn"], p["label"]) for p in PATIENTS]
+    return [TestPatient(p["pn"], p["label"], p["emr_id"]) for p in PATIENTS]
 
 
 def care_units() -> list[dict[str, Any]]:

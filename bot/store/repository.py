@@ -248,6 +248,11 @@ class Store:
             found = await connection.execute(_LINKED, {"p_user": telegram_user_id})
             return found.scalar_one_or_none()
 
+    async def unlink(self, telegram_user_id: int) -> None:
+        """Forget which patient this Telegram user proved to be."""
+        async with self._writing() as connection:
+            await connection.execute(_UNLINK, {"p_user": telegram_user_id})
+
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds
         the chat's live buttons."""

@@ -39,7 +39,6 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Please try again, or send /start. If it keeps happening, call {clinic} at {phone}."
         ),
         "private_only": "I only work in a private chat. Please write to me directly: @{bot}",
-        "sms": "📨 SMS to the test patient's phone:\n{text}",
         "whoami": "This chat's id is {chat_id} (for SANDBOX_CHAT_IDS).",
     },
     "sv": {
@@ -48,7 +47,6 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Försök igen, eller skicka /start. Om det fortsätter, ring {clinic} på {phone}."
         ),
         "private_only": "Jag fungerar bara i en privat chatt. Skriv till mig direkt: @{bot}",
-        "sms": "📨 SMS till testpatientens telefon:\n{text}",
         "whoami": "Den här chattens id är {chat_id} (för SANDBOX_CHAT_IDS).",
     },
 }
