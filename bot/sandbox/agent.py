@@ -39,6 +39,11 @@ COMMANDS = ("sandbox", "sandbox_reset", "sandbox_onestep", "sandbox_twostep", "s
 """The agent's commands, in the order of their menu."""
 
 
+def agent_commands(language: str) -> list[tuple[str, str]]:
+    """(command, description) of the agent's commands, for a sandbox chat's command menu."""
+    return [(name, say(language, f"menu_{name}")) for name in COMMANDS]
+
+
 class SandboxAgent:
     def __init__(self, emulator: Emulator, store: Store, emr: str = SANDBOX_EMR) -> None:
         self._emulator = emulator
