@@ -14,8 +14,9 @@ $(STAMP): requirements-dev.lock pyproject.toml
 
 install: $(STAMP)
 
-chat: $(STAMP)  ## talk to the bot in this terminal, against the built-in sandbox
-	$(BIN)/python -m bot chat
+CHAT_ARGS ?=
+chat: $(STAMP)  ## talk to the bot in this terminal, against the built-in sandbox (fresh each run; CHAT_ARGS=--keep keeps state)
+	$(BIN)/python -m bot chat $(CHAT_ARGS)
 
 run: $(STAMP)  ## the Telegram long-polling service
 	$(BIN)/python -m bot run

@@ -1,7 +1,8 @@
 """The terminal adapter: the same dialog as plain text, options shown as numbers.
 
 It always runs against the in-process sandbox, so it needs no account and no network. Lines come
-from standard input, so a piped script is a whole conversation (and a test).
+from standard input, so a piped script is a whole conversation (and a test). Each run starts
+fresh unless asked to keep the chat's state (`python -m bot chat --keep`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ import asyncio
 import logging
 import re
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from bot.engine import Handled, Sender
@@ -113,9 +116,23 @@ class Console:
         self._out.write(f"{SEPARATOR}\n{text}\n")
 
 
-async def chat(settings: Settings, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+async def chat(
+    settings: Settings,
+    source: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    *,
+    keep: bool = False,
+) -> None:
+    """Chat until the input ends. Each run starts fresh, on a database of its own that is gone
+    afterwards; with `keep`, the chat's state stays in DATABASE_URL from one run to the next (to
+    show what a restart keeps)."""
     with errors_only():
-        await _chat(settings, source, out)
+        if keep:
+            await _chat(settings, source, out)
+            return
+        with tempfile.TemporaryDirectory(prefix="cancelbot-chat-") as folder:
+            fresh = f"sqlite+aiosqlite:///{Path(folder) / 'chat.sqlite3'}"
+            await _chat(settings.model_copy(update={"database_url": fresh}), source, out)
 
 
 async def _chat(settings: Settings, source: TextIO, out: TextIO) -> None:
