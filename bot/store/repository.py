@@ -108,6 +108,7 @@ class AuditEntry:
     new_id: str | None = None
     leyr_instance: str | None = None
     patient_id: str | None = None
+    sandbox: bool = False
 
 
 class Store:
@@ -205,6 +206,7 @@ class Store:
                             "new_id": a.new_id,
                             "outcome": a.outcome,
                             "leyr_instance": a.leyr_instance,
+                            "sandbox": a.sandbox,
                             "created_at": now,
                         }
                         for a in audits
@@ -261,10 +263,16 @@ class Store:
                 _DELIVERED, {"p_chat": chat_id, "ui_message_id": ui_message_id, "outbox": None}
             )
 
-    async def audits(self, chat_id: int | None = None) -> list[CancellationAudit]:
+    async def audits(
+        self, chat_id: int | None = None, *, sandbox: bool | None = None
+    ) -> list[CancellationAudit]:
+        """Audit rows, oldest first: of one chat, and only the patients' (`sandbox=False`, what a
+        clinic's report reads) or only the sandbox chats' (`sandbox=True`)."""
         query = select(CancellationAudit).order_by(CancellationAudit.id)  # type: ignore[arg-type,unused-ignore]
         if chat_id is not None:
             query = query.where(CancellationAudit.chat_id == chat_id)  # type: ignore[arg-type]
+        if sandbox is not None:
+            query = query.where(CancellationAudit.sandbox == sandbox)  # type: ignore[arg-type]
         async with self._sessions() as session:
             return list((await session.execute(query)).scalars())
 
