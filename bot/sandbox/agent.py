@@ -111,7 +111,6 @@ class SandboxAgent:
                 chat_id=chat_id,
                 state=IDLE,
                 context=fresh.dump(),
-                language=fresh.language,
                 last_update_id=snapshot.last_update_id,
                 ui_message_id=snapshot.ui_message_id,
             ),

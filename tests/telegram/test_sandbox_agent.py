@@ -32,7 +32,7 @@ async def _sandbox(tmp_path: Path) -> AsyncIterator[Harness]:
     )
     async with (
         open_runtime(settings, sandbox_sleep=_no_sleep) as runtime,
-        running(runtime.engine, agent=runtime.agent, is_sandbox=settings.is_sandbox_chat) as h,
+        running(runtime.engine, agent=runtime.agent) as h,
     ):
         yield h
 
