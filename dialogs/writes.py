@@ -98,7 +98,7 @@ async def after_failed_write(
     """A write reached the EHR, or may have: a lost answer is settled by reading again, an
     error the EHR answered with is recorded as not cancelled, worth a retry or not."""
     if isinstance(error, OutcomeUnknown):
-        await settle(turn, targets, error.reference)
+        await settle(turn, targets, error.reference, error.code)
         return
     for target in targets:
         turn.result(target, "not_cancelled", refusal(error), error.reference)
@@ -158,10 +158,15 @@ async def reread(turn: Turn, targets: list[str], reference: str | None) -> list[
     return booked
 
 
-async def settle(turn: Turn, targets: list[str], reference: str | None) -> None:
-    """Re-read after a lost answer; what is still booked was not cancelled."""
+async def settle(
+    turn: Turn, targets: list[str], reference: str | None, code: str | None = None
+) -> None:
+    """Re-read after a write whose outcome was unknown; what is still booked was not cancelled:
+    because the EHR answered with an error (`code`, e.g. a 502 EMR_ERROR), or gave no usable
+    answer at all (a timeout, a cut connection, an unreadable answer)."""
+    why = "why_unavailable" if code is None else "why_error" if code in RETRYABLE else "why_refused"
     for target in await reread(turn, targets, reference) or []:
-        turn.result(target, "not_cancelled", "why_unavailable", reference)
+        turn.result(target, "not_cancelled", why, reference)
         turn.audit(target, "failed", reference=reference)
 
 

@@ -41,6 +41,11 @@ MESSAGES: dict[str, str] = {
         "choose it to type the code or get a new one."
     ),
     "list_status_note": "Appointments with another status can't be cancelled here.",
+    "chosen_deadline": (
+        "Number {number} starts within {hours} hours, so it can only be cancelled by phone: "
+        "call {clinic} at {phone}."
+    ),
+    "chosen_status": "Number {number} is {status}, so it can't be cancelled here.",
     "no_appointments": (
         "You have no upcoming appointments at {clinic}, so there is nothing to cancel. "
         "Send /start to look again later, or call {clinic} at {phone}."
@@ -79,6 +84,7 @@ MESSAGES: dict[str, str] = {
     "code_locked": "Too many wrong codes.",
     "btn_resend": "Send a new code",
     "btn_keep_pending": "Don't cancel it",
+    "ask_code_earlier": "Type the code from the SMS we sent earlier to confirm cancelling:\n{item}",
     "resend_limit": (
         "No more new codes today for this appointment. Please call {clinic} at {phone}."
     ),
@@ -97,7 +103,7 @@ MESSAGES: dict[str, str] = {
     "why_not_cancellable": "It can no longer be cancelled here.",
     "why_stopped": "You stopped before entering the code, so it stays booked.",
     "why_kept": "You chose to keep it, so it stays booked.",
-    "why_unavailable": "{clinic}'s system did not answer in time, and it is still booked.",
+    "why_unavailable": "We got no clear answer from {clinic}'s system, and it is still booked.",
     "why_code_limit": "We can't send more SMS codes for it today.",
     "words_yes": "yes, y, ok, sure",
     "words_no": "no, n",

@@ -36,6 +36,11 @@ MESSAGES: dict[str, str] = {
         "⏳ Avbokningen väntar på en SMS-kod: välj tiden för att skriva koden eller få en ny."
     ),
     "list_status_note": "Tider med annan status kan inte avbokas här.",
+    "chosen_deadline": (
+        "Nummer {number} börjar inom {hours} timmar och kan bara avbokas per telefon: "
+        "ring {clinic} på {phone}."
+    ),
+    "chosen_status": "Nummer {number} har status {status} och kan inte avbokas här.",
     "no_appointments": (
         "Du har inga kommande tider hos {clinic}, så det finns inget att avboka. "
         "Skicka /start för att titta igen senare, eller ring {clinic} på {phone}."
@@ -76,6 +81,9 @@ MESSAGES: dict[str, str] = {
     "code_locked": "För många felaktiga koder.",
     "btn_resend": "Skicka ny kod",
     "btn_keep_pending": "Avboka inte",
+    "ask_code_earlier": (
+        "Skriv koden från SMS:et vi skickade tidigare för att bekräfta avbokningen:\n{item}"
+    ),
     "resend_limit": ("Inga fler nya koder i dag för den här tiden. Ring {clinic} på {phone}."),
     "outcome_cancelled": "✅ Avbokad: {item}",
     "outcome_not_cancelled": "❌ Inte avbokad: {item}",
@@ -92,7 +100,9 @@ MESSAGES: dict[str, str] = {
     "why_not_cancellable": "Den kan inte längre avbokas här.",
     "why_stopped": "Du avbröt innan koden skrevs in, så tiden är kvar.",
     "why_kept": "Du valde att behålla den, så tiden är kvar.",
-    "why_unavailable": "{clinic}s system svarade inte i tid, och tiden är fortfarande bokad.",
+    "why_unavailable": (
+        "Vi fick inget tydligt svar från {clinic}s system, och tiden är fortfarande bokad."
+    ),
     "why_code_limit": "Vi kan inte skicka fler SMS-koder för den i dag.",
     "words_yes": "ja, j, ok",
     "words_no": "nej, n",

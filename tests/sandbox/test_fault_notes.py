@@ -118,11 +118,12 @@ async def test_an_error_answer_to_a_code_is_told_as_a_wrong_code(tmp_path: Path)
         assert "The bot took it as a wrong SMS code" in chat.screen
 
 
-async def test_fault_notes_and_the_sms_follow_the_chats_language(tmp_path: Path) -> None:
+async def test_fault_notes_the_sms_and_the_labels_follow_the_chats_language(tmp_path: Path) -> None:
     async with sandbox_chat(tmp_path) as chat:
         await chat.send("/language")
         await chat.choose("Svenska")
         await chat.send("/start")
+        assert "Astrid Testsson (många tider)" in chat.screen  # the test patients' labels too
         await chat.choose("Astrid")
         await chat.first_appointment()
         await chat.send("/sandbox_fail timeout")
