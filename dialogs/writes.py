@@ -195,9 +195,11 @@ def uncount_texts(turn: Turn, appointment_ids: list[str]) -> None:
 
 # -- cancellations waiting for a code -----------------------------------------------------------
 def await_code(turn: Turn, original_id: str, new_id: str, *, first: bool = False) -> None:
-    """The EHR holds this cancellation until the patient types the code it texted."""
+    """The EHR holds this cancellation until the patient types the code it texted. One we were
+    already waiting for (parked, the same pending id) is taken up again, tries and expiry as
+    they were: no new SMS was sent for it."""
     ctx = turn.ctx
-    unpark(turn, original_id)
+    known = unpark(turn, original_id)
     ctx.pending = [p for p in ctx.pending if p.original_id != original_id]
     pending = Pending(
         original_id=original_id,
@@ -205,6 +207,9 @@ def await_code(turn: Turn, original_id: str, new_id: str, *, first: bool = False
         expires_at=turn.now + turn.config.code_expiry,
         attempts_left=turn.config.code_max_attempts,
     )
+    if known is not None and known.new_id == new_id:
+        pending = known
+        pending.resumed = True
     ctx.pending.insert(0 if first else len(ctx.pending), pending)
     turn.audit(original_id, "awaiting_confirmation", new_id=new_id)
     turn.out.wake_at = min(p.expires_at for p in ctx.pending)

@@ -74,8 +74,11 @@ async def _prompt(turn: Turn) -> None:
         return
     untried = head.attempts_left == turn.config.code_max_attempts  # not after a wrong code
     if untried or (head.resumed and not turn.texts):
-        key = "ask_code_next" if turn.ctx.results else "ask_code"
-        turn.say("ask_code_resume" if head.resumed else key, item=item)
+        if head.resumed:  # its SMS was sent before this step: promise no new one
+            key = "ask_code_resume" if resend else "ask_code_earlier"
+        else:
+            key = "ask_code_next" if turn.ctx.results else "ask_code"
+        turn.say(key, item=item)
     turn.menu([[*resend, keep]])
 
 
@@ -123,6 +126,7 @@ async def _text(turn: Turn, text: str) -> None:
             await turn.unavailable(error)
             return
         turn.ctx.pending.pop(0)
+        park(turn, head)  # if the re-read finds it still waiting, it goes on, tries and all
         await after_failed_write(turn, error, [head.original_id], new_id=head.new_id)
         await next_pending(turn)
         return

@@ -64,3 +64,16 @@ async def test_a_lost_answer_is_not_called_late() -> None:
     driver.clinic.fail_next.append(OutcomeUnknown("ref-lost", None))
     await driver.press("Yes, cancel")
     assert "We got no clear answer from Test Clinic's system" in driver.text()
+
+
+async def test_a_lost_answer_to_a_code_promises_no_new_sms() -> None:
+    """The confirm's answer was lost and the re-read finds the cancellation still waiting: the
+    code sent before still counts, with the tries it had left."""
+    driver = await to_state(m.AWAITING_CODE)
+    await driver.send(Text("999999"))  # 4 tries left
+    driver.clinic.fail_next.append(OutcomeUnknown("ref-503", None))  # not applied
+    await driver.send(Text("123123"))
+    assert driver.state == m.AWAITING_CODE
+    assert "We have sent an SMS" not in driver.text()
+    assert "We sent an SMS with a code for this appointment earlier" in driver.text()
+    assert driver.ctx.pending[0].attempts_left == 4
