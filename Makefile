@@ -35,8 +35,9 @@ init: extract  ## a catalog for a new language: make init LOCALE=is
 update: extract  ## bring every catalog in line with the template (new keys empty, gone keys dropped)
 	$(PYBABEL) update -i $(TEMPLATE) -d $(LOCALES) --width 100 --no-fuzzy-matching --ignore-obsolete
 
-chat: install  ## talk to the bot in this terminal, against the built-in sandbox
-	$(BIN)/python -m bot chat
+CHAT_ARGS ?=
+chat: install  ## talk to the bot in this terminal, against the built-in sandbox (fresh each run; CHAT_ARGS=--keep keeps state)
+	$(BIN)/python -m bot chat $(CHAT_ARGS)
 
 run: install  ## the Telegram long-polling service
 	$(BIN)/python -m bot run

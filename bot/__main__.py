@@ -16,7 +16,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="the Telegram long-polling service")
-    commands.add_parser("chat", help="the dialog in this terminal, against the built-in sandbox")
+    chat = commands.add_parser(
+        "chat", help="the dialog in this terminal, against the built-in sandbox"
+    )
+    chat.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the chat's state across runs, in DATABASE_URL (default: start fresh each run)",
+    )
     sandbox = commands.add_parser("sandbox", help="serve the Leyr emulator over HTTP on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -76,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.console import chat
 
         try:
-            asyncio.run(chat(settings))
+            asyncio.run(chat(settings, keep=args.keep))
         except ConfigError as error:  # e.g. the database cannot be opened
             print(f"configuration error: {error}", file=sys.stderr)
             return 2

@@ -109,6 +109,7 @@ class Engine:
                 new_id=a.new_id,
                 leyr_instance=a.reference,
                 patient_id=ctx.patient_id,
+                sandbox=sandbox,
             )
             for a in result.audits
         ]

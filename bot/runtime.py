@@ -33,6 +33,7 @@ from bot.settings import (
     Settings,
 )
 from bot.store import Store, open_store
+from bot.store.database import sqlite_folder_problem
 from dialogs import Services
 from dialogs.config import CareUnitRules, DialogConfig
 from dialogs.i18n import LANGUAGES, MissingCatalog, translations
@@ -94,13 +95,17 @@ def keyed_digest(key: str) -> Callable[[str], str]:
 
 async def open_database(settings: Settings) -> Store:
     """The migrated store, or ConfigError naming DATABASE_URL (its password hidden) when the
-    database cannot be opened: no driver, unreachable, refused, unwritable."""
+    database cannot be opened: no driver, unreachable, refused, unwritable. A SQLite file's
+    folder is checked first, so a missing or read-only one is named as such."""
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    problem = sqlite_folder_problem(settings.database_url)
+    if problem is not None:
+        raise ConfigError(f"cannot open the database at DATABASE_URL ({shown}): {problem}")
     try:
         return await open_store(
             settings.database_url, pseudonym_key=settings.pseudonym_key.get_secret_value()
         )
     except (SQLAlchemyError, OSError, ImportError) as error:
-        shown = make_url(settings.database_url).render_as_string(hide_password=True)
         raise ConfigError(
             f"cannot open the database at DATABASE_URL ({shown}): {type(error).__name__}"
         ) from None
@@ -161,7 +166,7 @@ async def open_runtime(
             stack.push_async_callback(sandbox_client.aclose)
             sandbox_clinic = leyr_clinic(sandbox_client, settings, SANDBOX_CARE_UNITS)
             agent = SandboxAgent(
-                emulator, SANDBOX_EMRS[settings.clinic_region], settings.clinic_region
+                emulator, store, SANDBOX_EMRS[settings.clinic_region], settings.clinic_region
             )
 
         def is_sandbox(chat_id: int) -> bool:

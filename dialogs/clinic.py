@@ -146,4 +146,6 @@ class Clinic(Protocol):
 class TestPatientDirectory(Protocol):
     """Sandbox only: the test patients an agent can pick from."""
 
-    async def test_patients(self) -> list[TestPatient]: ...
+    async def test_patients(self, language: str) -> list[TestPatient]:
+        """The test patients, labelled in `language`."""
+        ...

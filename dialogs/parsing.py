@@ -1,4 +1,5 @@
-"""Reading what patients type: personal identity numbers, phone numbers and SMS codes."""
+"""Reading what patients type: personal identity numbers, phone numbers, SMS codes and slash
+commands."""
 
 from __future__ import annotations
 
@@ -109,3 +110,14 @@ def sms_code(text: str) -> str | None:
     if len(found) != 1:
         return None
     return re.sub(r"[^0-9]", "", found[0])
+
+
+def command_parts(text: str) -> tuple[str, list[str]] | None:
+    """("name", [args]) for "/Name@bot a b"; None when the text is not a command."""
+    if not text.startswith("/"):
+        return None
+    words = text[1:].split()
+    if not words:
+        return None
+    name = words[0].partition("@")[0].lower()
+    return (name, words[1:]) if name else None

@@ -98,7 +98,7 @@ async def after_failed_write(
     """A write reached the EHR, or may have: a lost answer is settled by reading again, an
     error the EHR answered with is recorded as not cancelled, worth a retry or not."""
     if isinstance(error, OutcomeUnknown):
-        await settle(turn, targets, error.reference)
+        await settle(turn, targets, error.reference, error.code)
         return
     for target in targets:
         turn.result(target, "not_cancelled", refusal(error), error.reference)
@@ -158,10 +158,15 @@ async def reread(turn: Turn, targets: list[str], reference: str | None) -> list[
     return booked
 
 
-async def settle(turn: Turn, targets: list[str], reference: str | None) -> None:
-    """Re-read after a lost answer; what is still booked was not cancelled."""
+async def settle(
+    turn: Turn, targets: list[str], reference: str | None, code: str | None = None
+) -> None:
+    """Re-read after a write whose outcome was unknown; what is still booked was not cancelled:
+    because the EHR answered with an error (`code`, e.g. a 502 EMR_ERROR), or gave no usable
+    answer at all (a timeout, a cut connection, an unreadable answer)."""
+    why = "why_unavailable" if code is None else "why_error" if code in RETRYABLE else "why_refused"
     for target in await reread(turn, targets, reference) or []:
-        turn.result(target, "not_cancelled", "why_unavailable", reference)
+        turn.result(target, "not_cancelled", why, reference)
         turn.audit(target, "failed", reference=reference)
 
 
@@ -190,9 +195,11 @@ def uncount_texts(turn: Turn, appointment_ids: list[str]) -> None:
 
 # -- cancellations waiting for a code -----------------------------------------------------------
 def await_code(turn: Turn, original_id: str, new_id: str, *, first: bool = False) -> None:
-    """The EHR holds this cancellation until the patient types the code it texted."""
+    """The EHR holds this cancellation until the patient types the code it texted. One we were
+    already waiting for (parked, the same pending id) is taken up again, tries and expiry as
+    they were: no new SMS was sent for it."""
     ctx = turn.ctx
-    unpark(turn, original_id)
+    known = unpark(turn, original_id)
     ctx.pending = [p for p in ctx.pending if p.original_id != original_id]
     pending = Pending(
         original_id=original_id,
@@ -200,6 +207,9 @@ def await_code(turn: Turn, original_id: str, new_id: str, *, first: bool = False
         expires_at=turn.now + turn.config.code_expiry,
         attempts_left=turn.config.code_max_attempts,
     )
+    if known is not None and known.new_id == new_id:
+        pending = known
+        pending.resumed = True
     ctx.pending.insert(0 if first else len(ctx.pending), pending)
     turn.audit(original_id, "awaiting_confirmation", new_id=new_id)
 

@@ -147,7 +147,7 @@ class FakeClinic:
 
 
 class Directory:
-    async def test_patients(self) -> list[TestPatient]:
+    async def test_patients(self, language: str = "en") -> list[TestPatient]:
         return [TestPatient(PERSONAL_NUMBER, "Test Testsson")]
 
 

@@ -23,6 +23,7 @@ from dialogs.context import DialogContext
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.i18n import language_for
 from dialogs.machine import IDLE, asks_contact, awaits_code
+from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import TOKEN, FakeBotApi, mount
 from tests.fake_clinic import CODE, NOW, Directory, FakeClinic, config, digest, services
@@ -293,9 +294,11 @@ class FakeAgent:
     def relay(self, chat_id: int) -> _Relay:
         return _Relay(self.clinic, self.inbox.setdefault(chat_id, []))
 
-    async def command(
-        self, chat_id: int, name: str, args: list[str], language: str = "en"
-    ) -> str | None:
+    async def command(self, chat_id: int, text: str, language_code: str | None) -> str | None:
+        parts = command_parts(text)
+        if parts is None:
+            return None
+        name, args = parts
         self.calls.append((chat_id, name, args))
         if name == "sandbox_reset":
             fresh = FakeClinic(two_step=self.clinic.two_step)
@@ -309,8 +312,8 @@ class FakeAgent:
             return "The next Leyr call will fail."
         return None
 
-    async def sms_for(self, chat_id: int) -> list[str]:
-        texts = list(self.inbox.get(chat_id, []))
+    async def notes_for(self, chat_id: int, language_code: str | None) -> list[str]:
+        texts = [f"📨 SMS to the test patient's phone:\n{t}" for t in self.inbox.get(chat_id, [])]
         self.inbox.get(chat_id, []).clear()
         return texts
 

@@ -20,13 +20,13 @@ from bot.engine import Handled, Sender
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, api_urls
 from bot.telegram.commands import register_commands
-from bot.telegram.handlers import command_parts
 from bot.telegram.limiter import RetryingRateLimiter
 from bot.telegram.ordering import ChatOrderedProcessor, ChatTick
 from bot.telegram.render import ButtonDataTooLong, fit, inline_keyboard, message_text, utf16_len
 from bot.telegram.service import run, telegram_api_url, telegram_token
 from bot.telegram.texts import SANDBOX_MARK
 from dialogs.events import Event
+from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import ApiError, FakeBotApi
 from tests.telegram_harness import ScriptedEngine, echo, running

@@ -48,7 +48,7 @@ async def test_two_step_cancellation_in_a_sandbox_chat(tmp_path: Path) -> None:
     ):
         api = h.api
         await h.send(api.user_text(SANDBOX, "/sandbox_twostep"))
-        assert "two step" in (api.last(SANDBOX).text or "")
+        assert "two steps" in (api.last(SANDBOX).text or "")
         await h.send(api.user_text(SANDBOX, "/start"))
         assert "test patient" in (api.last(SANDBOX).text or "")
         picker = api.with_buttons(SANDBOX)[-1]
@@ -88,15 +88,13 @@ class AgentSpy:
     inner: SandboxAgent
     chats: list[int] = field(default_factory=list)
 
-    async def command(
-        self, chat_id: int, name: str, args: list[str], language: str = "en"
-    ) -> str | None:
+    async def command(self, chat_id: int, text: str, language_code: str | None) -> str | None:
         self.chats.append(chat_id)
-        return await self.inner.command(chat_id, name, args, language)
+        return await self.inner.command(chat_id, text, language_code)
 
-    async def sms_for(self, chat_id: int) -> list[str]:
+    async def notes_for(self, chat_id: int, language_code: str | None) -> list[str]:
         self.chats.append(chat_id)
-        return await self.inner.sms_for(chat_id)
+        return await self.inner.notes_for(chat_id, language_code)
 
 
 async def test_a_mixed_deployment_keeps_sandbox_and_leyr_chats_apart(tmp_path: Path) -> None:

@@ -24,7 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.leyr.models import ErrorEnvelope, ErrorItem
 from bot.sandbox import seed
 from bot.sandbox.ehr import E164, MAX_BULK, MAX_COMMENT, ApiError, Ehr
-from bot.sandbox.faults import ALL_KINDS, NETWORK_KINDS, Fault, SimulatedNetworkFault
+from bot.sandbox.faults import (
+    ALL_KINDS,
+    NETWORK_KINDS,
+    Fault,
+    SimulatedNetworkFault,
+    note_attempt,
+)
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import Emulator
@@ -85,6 +91,16 @@ class SignalLayer:
         await self.inner(scope, receive, guarded)
         if signal:
             raise SimulatedNetworkFault(signal[0], withheld)
+
+
+def _route(request: Request) -> str:
+    """The call as "GET /appointments": the matched route below the EHR and care unit."""
+    path = getattr(request.scope.get("route"), "path", request.url.path)
+    for prefix in ("/api/emrs/{emr}/care-units/{cu}", "/api/emrs/{emr}"):
+        if path.startswith(prefix + "/"):
+            path = path.removeprefix(prefix)
+            break
+    return f"{request.method} {path}"
 
 
 def _lose_answer(request: Request, kind: str) -> None:
@@ -178,6 +194,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
             if not authorized(request):
                 return unauthorized()
             fault = emulator.faults.next()
+            note_attempt(_route(request), fault)
             await emulator.wait(emulator.faults.latency_ms + (fault.ms if fault else 0))
             if fault is not None and not fault.lands:
                 if fault.kind == "server_error":

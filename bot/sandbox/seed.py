@@ -188,6 +188,7 @@ SYNTHETIC_APPOINTMENTS = 2
 class TestPatient:
     personal_number: str
     label: str
+    emr_id: str
 
 
 @dataclass
@@ -347,7 +348,8 @@ def patient_json(p: dict[str, Any]) -> dict[str, Any]:
 
 def test_patients(country: str | None = None) -> list[TestPatient]:
     """The test patients, or those of one country (SE, NO, DK, FI)."""
-    return [TestPatient(p["pn"], p["label"]) for p in PATIENTS if country in (None, p["country"])]
+    chosen = [p for p in PATIENTS if country in (None, p["country"])]
+    return [TestPatient(p["pn"], p["label"], p["emr_id"]) for p in chosen]
 
 
 def care_units() -> list[dict[str, Any]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store.repository import Store
@@ -27,6 +28,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def sqlite_folder_problem(database_url: str) -> str | None:
+    """Why a SQLite file database cannot be created or written where the URL says, checked
+    before opening it (a connection that fails to open gives only "OperationalError"); None when
+    the folder is fine, or the URL names no file (PostgreSQL, an in-memory SQLite)."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    file = Path(url.database)
+    folder = file.parent.absolute()
+    if not folder.exists():
+        return f"the folder {folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+        return f"the file {file.absolute()} is not writable"
+    return None
 
 
 def make_engine(database_url: str) -> AsyncEngine:

@@ -116,6 +116,7 @@ class AuditEntry:
     new_id: str | None = None
     leyr_instance: str | None = None
     patient_id: str | None = None
+    sandbox: bool = False
 
 
 class Store:
@@ -217,6 +218,7 @@ class Store:
                             "new_id": a.new_id,
                             "outcome": a.outcome,
                             "leyr_instance": a.leyr_instance,
+                            "sandbox": a.sandbox,
                             "created_at": now,
                         }
                         for a in audits
@@ -266,6 +268,11 @@ class Store:
         patient_id, linked_at = found
         return patient_id, _aware(linked_at)
 
+    async def unlink(self, telegram_user_id: int) -> None:
+        """Forget which patient this Telegram user proved to be."""
+        async with self._writing() as connection:
+            await connection.execute(_UNLINK, {"p_user": telegram_user_id})
+
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds
         the chat's live buttons."""
@@ -274,10 +281,16 @@ class Store:
                 _DELIVERED, {"p_chat": chat_id, "ui_message_id": ui_message_id, "outbox": None}
             )
 
-    async def audits(self, chat_id: int | None = None) -> list[CancellationAudit]:
+    async def audits(
+        self, chat_id: int | None = None, *, sandbox: bool | None = None
+    ) -> list[CancellationAudit]:
+        """Audit rows, oldest first: of one chat, and only the patients' (`sandbox=False`, what a
+        clinic's report reads) or only the sandbox chats' (`sandbox=True`)."""
         query = select(CancellationAudit).order_by(CancellationAudit.id)  # type: ignore[arg-type,unused-ignore]
         if chat_id is not None:
             query = query.where(CancellationAudit.chat_id == chat_id)  # type: ignore[arg-type]
+        if sandbox is not None:
+            query = query.where(CancellationAudit.sandbox == sandbox)  # type: ignore[arg-type]
         async with self._sessions() as session:
             return list((await session.execute(query)).scalars())
 

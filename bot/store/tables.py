@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Text, false
 from sqlmodel import Field, SQLModel
 
 
@@ -50,4 +50,8 @@ class CancellationAudit(SQLModel, table=True):
     new_id: str | None = Field(default=None, max_length=200)
     outcome: str = Field(max_length=40)
     leyr_instance: str | None = Field(default=None, max_length=100)
+    sandbox: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    """A sandbox chat's row (test patients on the emulator): never part of a clinic's report."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())

@@ -12,9 +12,10 @@ through the engine (which loads and saves the chat's state), and renders what co
   (the engine remembers its id) has its keyboard removed once a newer message is shown;
 * the patient's message holding an SMS code (or personal number) is deleted once used;
 * a chat's wake-up timer is dropped once its dialog no longer waits for a code;
-* in sandbox chats every message is marked, agent commands reach the `SandboxAgent`, and the SMS
-  the emulator "sent" is shown. Other chats never reach the agent: their slash commands all go
-  to the dialog, which answers unknown ones with help;
+* in sandbox chats every message is marked, agent commands reach the `SandboxAgent`, and its
+  notes (the SMS the emulator "sent", each injected fault and what the bot did) are shown.
+  Other chats never reach the agent: their slash commands all go to the dialog, which answers
+  unknown ones with help;
 * `/whoami` is answered in every private chat with that chat's id (for SANDBOX_CHAT_IDS).
 
 Nothing here logs message texts, phone numbers or tokens: only ids, types and states.
@@ -46,7 +47,7 @@ from bot.telegram.render import inline_keyboard, message_text, new_message_marku
 from bot.telegram.texts import WHOAMI, text
 from bot.telegram.wakeups import WakeScheduler
 from dialogs import Button, Command, Contact, Event, Reply, Text, Tick
-from dialogs.i18n import language_for
+from dialogs.parsing import command_parts
 
 log = logging.getLogger(__name__)
 
@@ -69,22 +70,9 @@ class DialogEngine(Protocol):
 class AgentTools(Protocol):
     """What the adapter needs of `bot.sandbox.agent.SandboxAgent`."""
 
-    async def command(
-        self, chat_id: int, name: str, args: list[str], language: str
-    ) -> str | None: ...
+    async def command(self, chat_id: int, text: str, language_code: str | None) -> str | None: ...
 
-    async def sms_for(self, chat_id: int) -> list[str]: ...
-
-
-def command_parts(message_text: str) -> tuple[str, list[str]] | None:
-    """("name", [args]) for "/Name@bot a b"; None when the text is not a command."""
-    if not message_text.startswith("/"):
-        return None
-    words = message_text[1:].split()
-    if not words:
-        return None
-    name = words[0].partition("@")[0].lower()
-    return (name, words[1:]) if name else None
+    async def notes_for(self, chat_id: int, language_code: str | None) -> list[str]: ...
 
 
 def event_for(message: Message) -> Event:
@@ -274,14 +262,11 @@ class TelegramAdapter:
             )
 
     # -- the step -------------------------------------------------------------------------------
-    async def _agent_command(self, chat_id: int, raw: str, language_code: str | None) -> str | None:
+    async def _agent_command(self, chat_id: int, raw: str, language: str | None) -> str | None:
         """The agent's answer to a sandbox command, only ever in a sandbox chat."""
         if self._agent is None or not self._is_sandbox(chat_id):
             return None
-        parts = command_parts(raw)
-        if parts is None:
-            return None
-        return await self._agent.command(chat_id, parts[0], parts[1], language_for(language_code))
+        return await self._agent.command(chat_id, raw, language)
 
     async def _step(
         self,
@@ -345,9 +330,8 @@ class TelegramAdapter:
         if handled.duplicate:
             return  # a redelivery: its effects were stored before; unsent replies went above
         if handled.sandbox and self._agent is not None:
-            for sms in await self._agent.sms_for(chat_id):
-                shown = text("sms", sender.language_code, text=sms)
-                await bot.send_message(chat_id, message_text(shown, sandbox=True))
+            for note in await self._agent.notes_for(chat_id, sender.language_code):
+                await bot.send_message(chat_id, message_text(note, sandbox=True))
 
     async def _render(
         self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None

@@ -125,7 +125,11 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         if adapter.scheduler is not None:
             for chat_id, when in await runtime.engine.wake_ups():
                 adapter.scheduler.schedule(chat_id, when)
-        await register_commands(application.bot)
+        await register_commands(
+            application.bot,
+            settings.sandbox_chat_ids,
+            every_chat_sandbox=settings.sandbox_only,
+        )
         await application.bot.delete_webhook(drop_pending_updates=False)  # else getUpdates: 409
         await application.start()
         log.info(

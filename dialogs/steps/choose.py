@@ -199,10 +199,33 @@ async def _pick(turn: Turn, position: str) -> bool:
 
 
 async def _text(turn: Turn, text: str) -> None:
-    """A typed list number picks that appointment, as its button would."""
-    if not (text.isdecimal() and len(text) < 4 and await _pick(turn, str(int(text) - 1))):
+    """A typed list number picks that appointment, as its button would; the number of one that
+    cannot be cancelled here is answered with why."""
+    number = text.isdecimal() and len(text) < 4
+    typed = index(str(int(text) - 1), len(turn.ctx.appointments)) if number else None
+    if typed is not None and not turn.ctx.appointments[typed].cancellable:
+        _say_blocked(turn, typed)
+        await turn.prompt()
+    elif typed is None or not await _pick(turn, str(typed)):
         turn.say("use_buttons")
         await turn.prompt()
+
+
+def _say_blocked(turn: Turn, position: int) -> None:
+    shown = turn.ctx.appointments[position]
+    if shown.blocked == "deadline":
+        config = turn.config
+        hours = f"{config.deadline_for(shown.care_unit_id).total_seconds() / 3600:g}"
+        phone = config.phone_for(shown.care_unit_id)
+        turn.say(
+            "chosen_deadline",
+            number=position + 1,
+            hours=hours,
+            clinic=config.clinic_name,
+            phone=phone,
+        )
+    else:
+        turn.say("chosen_status", number=position + 1, status=shown.status)
 
 
 STEP = Step(prompt=_prompt, enter=load_list, button=_button, text=_text)

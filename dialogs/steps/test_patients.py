@@ -12,7 +12,7 @@ from dialogs.turn import Step, Turn, read_failure
 
 async def _offer(turn: Turn) -> None:
     assert turn.services.directory is not None
-    patients = await turn.services.directory.test_patients()
+    patients = await turn.services.directory.test_patients(turn.ctx.language)
     if turn.state != machine.PICK_TEST_PATIENT:
         turn.move(machine.PICK_TEST_PATIENT)
     turn.say("pick_test_patient")
@@ -31,7 +31,7 @@ async def switch(turn: Turn) -> bool:
 async def _button(turn: Turn, code: str) -> bool:
     if turn.services.directory is None or not code.startswith("p"):
         return False
-    patients = await turn.services.directory.test_patients()
+    patients = await turn.services.directory.test_patients(turn.ctx.language)
     chosen = index(code[1:], len(patients))
     if chosen is None:
         return False

@@ -15,10 +15,10 @@ from tests.test_console import Script, option
 
 def code_for_prompt(screen: str) -> str:
     """The SMS code for the appointment the last code prompt names (the sandbox's SMS names it
-    as "5 Dec at 13:00")."""
+    in the chat's language, e.g. "Saturday 5 December, 13:00")."""
     asked = max(screen.rfind("confirm cancelling:"), screen.rfind("Next, type the SMS code"))
     day, month, time = re.findall(r"(\d+) ([A-Z][a-z]{2})[a-z]*, (\d\d:\d\d)", screen[asked:])[0]
-    codes = re.findall(rf"on {day} {month} at {time}: (\d{{6}})", screen)
+    codes = re.findall(rf"{day} {month}[a-z]*, {time}: (\d{{6}})", screen)
     return str(codes[-1])
 
 
