@@ -235,7 +235,7 @@ async def test_validation_is_400_never_422(emulator: Emulator) -> None:
 
 
 async def test_listing_not_supported(emulator: Emulator) -> None:
-    async with client_for(emulator, "pasientsky") as leyr:
+    async with client_for(emulator, "anitasystems") as leyr:
         with pytest.raises(LeyrBadRequest) as caught:
             await leyr.list_appointments("p-1001", START, START + timedelta(days=9))
         assert caught.value.has("NOT_SUPPORTED")

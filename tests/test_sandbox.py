@@ -279,7 +279,8 @@ async def test_malformed_json_body_is_400(client: httpx.AsyncClient) -> None:
 
 async def test_listing_not_supported(client: httpx.AsyncClient) -> None:
     r = await client.get(
-        f"/emrs/pasientsky/care-units/{SANDBOX_CARE_UNIT}/appointments", params={"patient_id": MAIN}
+        f"/emrs/anitasystems/care-units/{SANDBOX_CARE_UNIT}/appointments",
+        params={"patient_id": MAIN},
     )
     assert r.status_code == 400
     assert error_code(r) == "NOT_SUPPORTED"

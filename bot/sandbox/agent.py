@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import KINDS, Fault
+from bot.sandbox.shapes import SWITCHES
 from bot.settings import SANDBOX_EMR
 from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord, TestPatient
 
@@ -22,6 +23,7 @@ HELP = (
     "/sandbox_reset: fresh test data, no pending codes, no faults\n"
     "/sandbox_onestep, /sandbox_twostep: how the sandbox EHR cancels\n"
     f"/sandbox_fail KIND: the next Leyr call fails; KIND is one of {', '.join(FAULTS)}\n"
+    "/sandbox_shape NAME: switch one way Leyr's answers look on or off (no NAME: list them)\n"
     "/start: pick a test patient (after /sandbox_reset) and begin"
 )
 
@@ -70,7 +72,19 @@ class SandboxAgent:
                 return f"Usage: /sandbox_fail KIND, with KIND one of {', '.join(FAULTS)}"
             self._emulator.inject(_fault(kind))
             return f"The next Leyr call will fail with: {kind}."
+        if name == "sandbox_shape":
+            return self._shape(args[0].lower() if args else "")
         return None
+
+    def _shape(self, switch: str) -> str:
+        shapes = self._emulator.shapes
+        if switch not in SWITCHES:
+            on = set(shapes.on())
+            return "Answer shapes (/sandbox_shape NAME switches one):\n" + "\n".join(
+                f"{'[on] ' if name in on else ''}{name}: {what}" for name, what in SWITCHES.items()
+            )
+        shapes.set(switch, switch not in shapes.on())
+        return f"{switch} is now {'on' if switch in shapes.on() else 'off'}."
 
 
 def _fault(kind: str) -> Fault:
