@@ -135,7 +135,7 @@ async def open_runtime(
                 sleep=sandbox_sleep,
             )
             stack.push_async_callback(sandbox_client.aclose)
-            sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings)
+            sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings, SANDBOX_EMR)
             agent = SandboxAgent(emulator)
 
         def is_sandbox(chat_id: int) -> bool:

@@ -26,6 +26,7 @@ SANDBOX_PSEUDONYM_KEY = "sandbox-pseudonym-key"
 """Public, so only for the sandbox: with it, stored pseudonyms and digests could be brute-forced."""
 PSEUDONYM_KEY_MIN_LENGTH = 32
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+PATIENT_ID_TYPES = frozenset({"emr_id", "se_personal_number", "no_personal_number", "nhs_number"})
 
 
 class Settings(BaseSettings):
@@ -43,6 +44,11 @@ class Settings(BaseSettings):
     leyr_care_unit_id: str | None = None
     leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     leyr_patient_id_type: Literal["se_personal_number", "no_personal_number"] = "se_personal_number"
+    # What the EHR supports, when the table in bot/leyr/capabilities.py is wrong or silent for it
+    leyr_can_list: bool | None = None
+    leyr_can_cancel: bool | None = None
+    leyr_bulk_cancel: bool | None = None
+    leyr_lookup_id_types: Annotated[frozenset[str] | None, NoDecode] = None
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -71,6 +77,17 @@ class Settings(BaseSettings):
             return frozenset(
                 int(part) for part in value.replace(";", ",").split(",") if part.strip()
             )
+        return value
+
+    @field_validator("leyr_lookup_id_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            types = frozenset(part.strip() for part in value.split(",") if part.strip())
+            unknown = types - PATIENT_ID_TYPES
+            if unknown:
+                raise ValueError(f"must be among {', '.join(sorted(PATIENT_ID_TYPES))}")
+            return types
         return value
 
     @field_validator("clinic_timezone")

@@ -74,7 +74,7 @@ async def client(emulator: Emulator) -> AsyncIterator[httpx.AsyncClient]:
 
 def error_code(response: httpx.Response) -> str:
     body = ErrorEnvelope.model_validate(response.json())
-    return body.errors[0].error_code
+    return body.error_codes[0]
 
 
 async def listing(client: httpx.AsyncClient, emr: str = "sandbox") -> list[Appointment]:

@@ -14,7 +14,14 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import KINDS, Fault
 from bot.sandbox.shapes import SWITCHES
 from bot.settings import SANDBOX_EMR
-from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord, TestPatient
+from dialogs.clinic import (
+    Appointment,
+    CancelOutcome,
+    Capabilities,
+    Clinic,
+    PatientRecord,
+    TestPatient,
+)
 
 FAULTS = ("timeout", "reset", "server_error", "error_envelope", "emr_error", "malformed")
 
@@ -98,6 +105,9 @@ class _SmsRelay:
         self._inner = inner
         self._agent = agent
         self._chat_id = chat_id
+
+    def capabilities(self) -> Capabilities:
+        return self._inner.capabilities()
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
         return await self._inner.find_patient(personal_number)
