@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | chat | sandbox | bench | diagram`."""
+"""Command line: `python -m bot run | chat | doctor | sandbox | bench | diagram`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="the Telegram long-polling service")
     commands.add_parser("chat", help="the dialog in this terminal, against the built-in sandbox")
+    doctor = commands.add_parser(
+        "doctor", help="read-only checks of the configured Leyr connection and EHR"
+    )
+    doctor.add_argument("--patient", help="a personal number to look up instead of the test number")
     sandbox = commands.add_parser("sandbox", help="serve the Leyr emulator over HTTP on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -80,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:  # e.g. the database cannot be opened
             print(f"configuration error: {error}", file=sys.stderr)
             return 2
+    elif args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor(settings, print, args.patient))
     elif args.command == "run":
         from bot.telegram.service import run
 
