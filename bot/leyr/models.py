@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 CANCELLED = "cancelled"
 BOOKED = "booked"
@@ -45,6 +53,16 @@ def _texts(value: object) -> list[str]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str)]
     return []
+
+
+def _or_none(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    """An optional field the dialog does not need: unreadable means absent."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return handler(value)
+    except ValidationError:
+        return None
 
 
 LeyrId = Annotated[str, BeforeValidator(_id), Field(min_length=1)]
@@ -87,7 +105,7 @@ class Appointment(LeyrModel):
     id: LeyrId
     start: datetime
     status: str  # booked, awaiting_confirmation, completed, cancelled, or others we show as-is
-    end: Annotated[datetime | None, BeforeValidator(lambda v: v or None)] = None
+    end: Annotated[datetime | None, WrapValidator(_or_none)] = None
     comment: LooseText = None
     care_unit_id: LooseId = None
     patient_id: LooseId = None  # [assumed] in responses
