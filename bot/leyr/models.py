@@ -9,6 +9,8 @@ whatever JSON object it is (Leyr's envelope, FastAPI's `{"detail": ...}`, odd fi
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -26,6 +28,8 @@ CANCELLED = "cancelled"
 BOOKED = "booked"
 AWAITING_CONFIRMATION = "awaiting_confirmation"
 
+CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")  # Leyr's codes: BAD_REQUEST, INVALID_PATIENT_ID, ...
+TRACE = re.compile(r"[A-Za-z0-9-]{1,100}")  # `instance`: a UUID, or a number from odd bodies
 PatientIdType = Literal["emr_id", "se_personal_number", "no_personal_number", "nhs_number"]
 
 
@@ -130,6 +134,22 @@ def _error_items(value: object) -> list[dict[str, Any]]:
     ]
 
 
+def _matching(pattern: re.Pattern[str]) -> Callable[[object], str | None]:
+    """Keep a code or trace id only in the form Leyr writes it: free text in an odd body never
+    reaches the logs or the patient."""
+
+    def check(value: object) -> str | None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return value if isinstance(value, str) and pattern.fullmatch(value) else None
+
+    return check
+
+
+Code = Annotated[str | None, BeforeValidator(_matching(CODE))]
+Trace = Annotated[str | None, BeforeValidator(_matching(TRACE))]
+
+
 def _status(value: object) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -139,7 +159,7 @@ def _status(value: object) -> int | None:
 
 
 class ErrorItem(LeyrModel):
-    error_code: LooseText = None
+    error_code: Code = None
     details: LooseText = None
 
 
@@ -147,11 +167,11 @@ class ErrorEnvelope(LeyrModel):
     """Leyr's RFC 7807 style error body, or any JSON object an error came with. `detail` may hold
     raw EHR text: it is never read."""
 
-    code: LooseText = None
+    code: Code = None
     type: LooseText = None
     title: LooseText = None
     status: Annotated[int | None, BeforeValidator(_status)] = None
-    instance: LooseId = None
+    instance: Trace = None
     errors: Annotated[list[ErrorItem], BeforeValidator(_error_items)] = Field(default_factory=list)
 
     @property

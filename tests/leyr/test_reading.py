@@ -304,3 +304,21 @@ def test_settings_override_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEYR_LOOKUP_ID_TYPES", "passport")
     with pytest.raises(ConfigError, match="LEYR_LOOKUP_ID_TYPES"):
         load_settings()
+
+
+@respx.mock
+async def test_free_text_in_codes_never_reaches_logs_or_the_patient(
+    clinic: LeyrClinic, caplog: pytest.LogCaptureFixture
+) -> None:
+    respx.patch(f"{UNIT}/appointments/a-1").respond(
+        400,
+        json={
+            "code": "Patient Astrid Testsson",
+            "instance": "see Astrid Testsson",
+            "errors": [{"error_code": "Astrid Testsson not found"}],
+        },
+    )
+    with pytest.raises(ClinicRefused) as caught:
+        await clinic.cancel(["a-1"], None)
+    assert (caught.value.code, caught.value.reference) == (None, None)
+    assert "Astrid" not in caplog.text
