@@ -110,6 +110,7 @@ MESSAGES: dict[str, str] = {
     "why_kept": "You chose to keep it, so it stays booked.",
     "why_unavailable": "{clinic}'s system did not answer in time, and it is still booked.",
     "why_code_limit": "We can't send more SMS codes for it today.",
+    "why_deadline": "It starts too soon to be cancelled here: please call {clinic} at {phone}.",
     "words_yes": "yes, y, ok, sure",
     "words_no": "no, n",
     "outcome_call": "For help, call {clinic} at {phone}.",
@@ -136,6 +137,14 @@ MESSAGES: dict[str, str] = {
     ),
     "not_supported_list": (
         "{clinic}'s booking system does not allow showing appointments through this chat. "
+        "Please call {clinic} at {phone} to cancel."
+    ),
+    "identity_no_phones": (
+        "This chat cannot verify you: {clinic} has no mobile number on your record to check "
+        "against. Please call {clinic} at {phone} to cancel."
+    ),
+    "cannot_cancel_here": (
+        "{clinic}'s booking system does not let this chat cancel appointments. "
         "Please call {clinic} at {phone} to cancel."
     ),
     "not_supported_cancel": (

@@ -105,6 +105,7 @@ MESSAGES: dict[str, str] = {
     "why_kept": "Du valde att behålla den, så tiden är kvar.",
     "why_unavailable": "{clinic}s system svarade inte i tid, och tiden är fortfarande bokad.",
     "why_code_limit": "Vi kan inte skicka fler SMS-koder för den i dag.",
+    "why_deadline": "Den börjar för snart för att avbokas här: ring {clinic} på {phone}.",
     "words_yes": "ja, j, ok",
     "words_no": "nej, n",
     "outcome_call": "Behöver du hjälp, ring {clinic} på {phone}.",
@@ -131,6 +132,14 @@ MESSAGES: dict[str, str] = {
     ),
     "not_supported_list": (
         "{clinic}s bokningssystem tillåter inte att tider visas via den här chatten. "
+        "Ring {clinic} på {phone} för att avboka."
+    ),
+    "identity_no_phones": (
+        "Den här chatten kan inte bekräfta vem du är: {clinic} har inget mobilnummer i din "
+        "journal att jämföra med. Ring {clinic} på {phone} för att avboka."
+    ),
+    "cannot_cancel_here": (
+        "{clinic}s bokningssystem låter inte den här chatten avboka tider. "
         "Ring {clinic} på {phone} för att avboka."
     ),
     "not_supported_cancel": (

@@ -1,7 +1,7 @@
 """The contract with Leyr as a table: one row per way an EHR behind Leyr may answer, each driven
 through the real dialog, `LeyrClinic` and client against the emulator (a witness written from
 Leyr's docs, not from the bot's models), asserting what the patient sees and which Leyr calls
-were made. Rows whose outcome needs the dialog's phase-2 changes are strict xfails."""
+were made."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from bot.leyr.capabilities import support_for
+from bot.leyr.capabilities import Support, support_for
 from bot.leyr.client import LeyrClient
 from bot.leyr.clinic import LeyrClinic
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import Fault
 from bot.sandbox.seed import synthetic_personal_number
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from dialogs.conversation import Services
+from dialogs import Services
 from dialogs.events import Command, Contact, Text
 from tests.dialog_driver import Driver
 from tests.fake_clinic import PERSONAL_NUMBER, PHONE, config, digest
@@ -33,7 +33,9 @@ THREE_CANCELLED = (
 )
 WRONG_CODE = "That code was not right. 4 tries left."
 NO_LOOKUP = "does not allow looking up patients through this chat"
+NO_LIST = "does not allow showing appointments through this chat"
 CANNOT_CANCEL = "does not allow cancelling through this chat"
+NOT_HERE = "does not let this chat cancel appointments"
 CANNOT_VERIFY = "cannot verify"
 
 
@@ -77,10 +79,10 @@ class Visit:
 
 
 @pytest.fixture
-async def visit_for() -> AsyncIterator[Callable[[str], Visit]]:
+async def visit_for() -> AsyncIterator[Callable[[str, bool], Visit]]:
     clients: list[LeyrClient] = []
 
-    def make(emr: str) -> Visit:
+    def make(emr: str, table: bool = True) -> Visit:
         driver = Driver()
         emulator = Emulator(seed=5, now=lambda: driver.now, sleep=no_sleep)
         client = LeyrClient(
@@ -93,7 +95,7 @@ async def visit_for() -> AsyncIterator[Callable[[str], Visit]]:
             sleep=no_sleep,
         )
         clients.append(client)
-        clinic = LeyrClinic(client, support=support_for(emr))
+        clinic = LeyrClinic(client, support=support_for(emr) if table else Support())
         driver.services = Services(clinic=clinic, config=config(), digest=digest)
         return Visit(emulator, driver)
 
@@ -175,7 +177,7 @@ class Row:
     shapes: tuple[str, ...] = ()
     profile: tuple[tuple[str, Any], ...] = ()
     never: tuple[str, ...] = ()
-    phase2: bool = False
+    table: bool = True  # False: the capability table silent on the EHR, the answers decide
 
 
 ONE = {"patient": 1, "list": 1, "cancel": 1}
@@ -263,18 +265,45 @@ ROWS = [
         emr="prorenata",
     ),
     Row(
-        "lookup by personal number unsupported (pasientsky): a dead end with the clinic's phone",
+        "lookup by personal number unsupported (pasientsky): told at /start, clinic's phone",
+        start_only,
+        (NO_LOOKUP, CLINIC_PHONE),
+        {"patient": 0},
+        emr="pasientsky",
+        never=("share your phone number",),
+    ),
+    Row(
+        "lookup type unsupported, table silent: the answer is a dead end with the clinic's phone",
         identify_only,
         (NO_LOOKUP, CLINIC_PHONE),
         {"patient": 1},
         emr="pasientsky",
+        table=False,
     ),
     Row(
-        "neither lookup nor listing (anitasystems): a dead end with the clinic's phone",
-        identify_only,
-        (NO_LOOKUP, CLINIC_PHONE),
-        {"patient": 1},
+        "neither lookup nor listing (anitasystems): told at /start, clinic's phone",
+        start_only,
+        (NO_LIST, CLINIC_PHONE),
+        {"patient": 0, "list": 0},
         emr="anitasystems",
+        never=("share your phone number",),
+    ),
+    Row(
+        "listing NOT_SUPPORTED, table silent: a dead end with the clinic's phone",
+        identify_only,
+        (NO_LIST, CLINIC_PHONE),
+        {"patient": 1, "list": 1},
+        emr="anitasystems",
+        profile=(("lookup_types", frozenset({"emr_id", "se_personal_number"})),),
+        table=False,
+    ),
+    Row(
+        "cancel NOT_SUPPORTED, table silent: one sentence with the clinic's phone",
+        cancel_one,
+        (CANNOT_CANCEL, CLINIC_PHONE),
+        {**ONE},
+        emr="kaddio",
+        table=False,
     ),
     Row(
         "unknown patient reads exactly like a phone mismatch",
@@ -285,10 +314,10 @@ ROWS = [
     Row(
         "EHR that cannot cancel (kaddio): told at /start, before identification",
         start_only,
-        (CANNOT_CANCEL, CLINIC_PHONE),
-        {},
+        (NOT_HERE, CLINIC_PHONE),
+        {"patient": 0, "list": 0},
         emr="kaddio",
-        phase2=True,
+        never=("share your phone number",),
     ),
     Row(
         "patient record without phones: cannot verify here, clinic's phone, no lockout",
@@ -297,36 +326,26 @@ ROWS = [
         {"patient": 1},
         profile=(("phones", False),),
         never=("could not find a patient",),
-        phase2=True,
     ),
     Row(
         "deadline re-checked when the patient confirms",
         deadline_passes_on_confirm,
         ("❌ Not cancelled", CLINIC_PHONE),
         {"patient": 1, "list": 1, "cancel": 0},
-        phase2=True,
     ),
     Row(
         "after a bulk error the appointments are re-read before the outcome",
         bulk_refused_then_reread,
         ("❌ Not cancelled",),
-        {"patient": 1, "list": 2, "bulk_cancel": 1},
+        {"patient": 1, "list": 2, "cancel": 0},  # the refused bulk PATCH changed nothing
         emr="sandbox",
-        phase2=True,
     ),
 ]
 
 
-def _param(row: Row) -> Any:
-    marks = (
-        [pytest.mark.xfail(strict=True, reason="needs the dialog's phase 2")] if row.phase2 else []
-    )
-    return pytest.param(row, id=row.name, marks=marks)
-
-
-@pytest.mark.parametrize("row", [_param(row) for row in ROWS])
-async def test_contract(row: Row, visit_for: Callable[[str], Visit]) -> None:
-    visit = visit_for(row.emr)
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.name) for row in ROWS])
+async def test_contract(row: Row, visit_for: Callable[[str, bool], Visit]) -> None:
+    visit = visit_for(row.emr, row.table)
     for switch in row.shapes:
         visit.emulator.shapes.set(switch, True)
     for name, value in row.profile:
