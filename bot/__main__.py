@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | chat | sandbox | bench | diagram`."""
+"""Command line: `python -m bot run | chat | doctor | sandbox | bench | diagram`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep the chat's state across runs, in DATABASE_URL (default: start fresh each run)",
     )
+    doctor = commands.add_parser(
+        "doctor", help="read-only checks of the configured Leyr connection and EHR"
+    )
+    doctor.add_argument("--patient", help="a personal number to look up instead of the test number")
     sandbox = commands.add_parser("sandbox", help="serve the Leyr emulator over HTTP on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -87,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:  # e.g. the database cannot be opened
             print(f"configuration error: {error}", file=sys.stderr)
             return 2
+    elif args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor(settings, print, args.patient))
     elif args.command == "run":
         from bot.telegram.service import run
 

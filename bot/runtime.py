@@ -164,10 +164,9 @@ async def open_runtime(
                 sleep=sandbox_sleep,
             )
             stack.push_async_callback(sandbox_client.aclose)
-            sandbox_clinic = leyr_clinic(sandbox_client, settings, SANDBOX_CARE_UNITS)
-            agent = SandboxAgent(
-                emulator, store, SANDBOX_EMRS[settings.clinic_region], settings.clinic_region
-            )
+            sandbox_emr = SANDBOX_EMRS[settings.clinic_region]
+            sandbox_clinic = leyr_clinic(sandbox_client, settings, SANDBOX_CARE_UNITS, sandbox_emr)
+            agent = SandboxAgent(emulator, store, sandbox_emr, settings.clinic_region)
 
         def is_sandbox(chat_id: int) -> bool:
             return sandbox_everywhere or settings.is_sandbox_chat(chat_id)

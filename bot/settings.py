@@ -34,6 +34,7 @@ CHAIN_SEPARATOR = "|"
 """Between a chain's care unit id and a Leyr appointment id in the ids the dialog keeps."""
 PSEUDONYM_KEY_MIN_LENGTH = 32
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+PATIENT_ID_TYPES = frozenset({"emr_id", "se_personal_number", "no_personal_number", "nhs_number"})
 
 
 class Settings(BaseSettings):
@@ -56,6 +57,11 @@ class Settings(BaseSettings):
     care_unit_deadline_hours: dict[str, float] = {}
     """Per care unit, its deadline where it is not CANCELLATION_DEADLINE_HOURS: JSON."""
     leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # What the EHR supports, when the table in bot/leyr/capabilities.py is wrong or silent for it
+    leyr_can_list: bool | None = None
+    leyr_can_cancel: bool | None = None
+    leyr_bulk_cancel: bool | None = None
+    leyr_lookup_id_types: Annotated[frozenset[str] | None, NoDecode] = None
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -112,6 +118,17 @@ class Settings(BaseSettings):
     def _unit_deadlines(cls, value: dict[str, float]) -> dict[str, float]:
         if any(not 0 <= hours <= 24 * 30 for hours in value.values()):
             raise ValueError("each deadline must be between 0 and 720 hours")
+        return value
+
+    @field_validator("leyr_lookup_id_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            types = frozenset(part.strip() for part in value.split(",") if part.strip())
+            unknown = types - PATIENT_ID_TYPES
+            if unknown:
+                raise ValueError(f"must be among {', '.join(sorted(PATIENT_ID_TYPES))}")
+            return types
         return value
 
     @field_validator("clinic_timezone")

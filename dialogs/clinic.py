@@ -36,12 +36,22 @@ class Appointment:
 
     id: str
     start: datetime  # aware
-    end: datetime  # aware
+    end: datetime | None  # aware; some EHRs leave it out
     status: str
     care_unit: str
     practitioner: str
     resource_id: str | None = None
     care_unit_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the clinic's EHR lets this chat do: look patients up by the personal number the chat
+    asks for, list their appointments, cancel them. The dialog asks before offering any."""
+
+    identify: bool = True
+    listing: bool = True
+    cancel: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +130,10 @@ class PartlyUnavailable(ClinicError):
 
 class Clinic(Protocol):
     """What the dialog needs from the clinic."""
+
+    def capabilities(self) -> Capabilities:
+        """What the clinic's EHR supports, known before any call."""
+        ...
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
         """The patient with this (normalised) personal number. Raises PatientNotFound."""

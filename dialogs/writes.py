@@ -47,6 +47,13 @@ async def cancel(turn: Turn, ids: list[str]) -> None:
     if not targets:
         await turn.enter(machine.CHOOSE)
         return
+    late = [t for t in targets if too_late(turn, t)]  # the confirm screen may have sat open
+    for target in late:
+        turn.result(target, "not_cancelled", "why_deadline")
+    targets = [t for t in targets if t not in late]
+    if not targets:
+        await after_cancel(turn)
+        return
     if ctx.reread_needed:
         remaining = await reread(turn, targets, None)
         if not remaining:
@@ -71,16 +78,21 @@ async def cancel(turn: Turn, ids: list[str]) -> None:
             uncount_texts(turn, targets)
             await turn.unavailable(error)
             return
-        await after_failed_write(turn, error, targets)
+        if len(targets) > 1 and not isinstance(error, OutcomeUnknown):
+            await after_bulk_error(turn, targets, refusal(error), error.reference)
+        else:
+            await after_failed_write(turn, error, targets)
         await after_cancel(turn)
         return
     answered = {o.requested_id: o for o in outcomes}
+    unanswered = [t for t in targets if t not in answered]
     for target in targets:
         outcome = answered.get(target)
         if outcome is None:
-            turn.result(target, "unknown")
-            turn.audit(target, "unknown")
-            ctx.reread_needed = True
+            if len(targets) == 1:
+                turn.result(target, "unknown")
+                turn.audit(target, "unknown")
+                ctx.reread_needed = True
         elif outcome.status == CANCELLED:
             turn.result(target, "cancelled")
             turn.audit(target, "cancelled", new_id=outcome.id if outcome.id != target else None)
@@ -89,7 +101,26 @@ async def cancel(turn: Turn, ids: list[str]) -> None:
         else:
             turn.result(target, "not_cancelled", "why_not_cancellable")
             turn.audit(target, "failed")
+    if len(targets) > 1 and unanswered:
+        await after_bulk_error(turn, unanswered, "why_error", None)
     await after_cancel(turn)
+
+
+def too_late(turn: Turn, appointment_id: str) -> bool:
+    """Inside the clinic's cancellation deadline now, whatever it was when the list was drawn."""
+    shown = turn.ctx.shown(appointment_id)
+    return shown is not None and shown.start - turn.now < turn.config.cancellation_deadline
+
+
+async def after_bulk_error(
+    turn: Turn, targets: list[str], reason: str, reference: str | None
+) -> None:
+    """Several appointments, and the EHR failed some or all of them (or the clinic fell back to
+    one cancel each and some failed): read them again before saying what was cancelled; what is
+    still booked was not."""
+    for target in await reread(turn, targets, reference) or []:
+        turn.result(target, "not_cancelled", reason, reference)
+        turn.audit(target, "failed", reference=reference)
 
 
 async def after_failed_write(

@@ -12,6 +12,7 @@ from dialogs import Services
 from dialogs.clinic import (
     Appointment,
     CancelOutcome,
+    Capabilities,
     ClinicError,
     CodeRejected,
     PatientNotFound,
@@ -67,6 +68,10 @@ class FakeClinic:
     calls: list[str] = field(default_factory=list)
     pending: dict[str, str] = field(default_factory=dict)  # new id -> original id
     counter: int = 0
+    supports: Capabilities = field(default_factory=Capabilities)
+
+    def capabilities(self) -> Capabilities:
+        return self.supports
 
     def _fault(self) -> None:
         if self.fail_next:

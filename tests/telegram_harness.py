@@ -18,7 +18,13 @@ from bot.telegram.app import build_application
 from bot.telegram.handlers import AgentTools, AnyApplication, DialogEngine, TelegramAdapter
 from bot.telegram.ordering import ChatOrderedProcessor
 from dialogs import Services, run_step
-from dialogs.clinic import Appointment, CancelOutcome, ClinicUnavailable, PatientRecord
+from dialogs.clinic import (
+    Appointment,
+    CancelOutcome,
+    Capabilities,
+    ClinicUnavailable,
+    PatientRecord,
+)
 from dialogs.context import DialogContext
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.i18n import language_for
@@ -261,6 +267,9 @@ class _Relay:
     def __init__(self, clinic: FakeClinic, inbox: list[str]) -> None:
         self._clinic = clinic
         self._inbox = inbox
+
+    def capabilities(self) -> Capabilities:
+        return self._clinic.capabilities()
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
         return await self._clinic.find_patient(personal_number)

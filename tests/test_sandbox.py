@@ -75,7 +75,7 @@ async def client(emulator: Emulator) -> AsyncIterator[httpx.AsyncClient]:
 
 def error_code(response: httpx.Response) -> str:
     body = ErrorEnvelope.model_validate(response.json())
-    return body.errors[0].error_code
+    return body.error_codes[0]
 
 
 async def listing(client: httpx.AsyncClient, emr: str = "sandbox") -> list[Appointment]:
@@ -282,7 +282,8 @@ async def test_malformed_json_body_is_400(client: httpx.AsyncClient) -> None:
 
 async def test_listing_not_supported(client: httpx.AsyncClient) -> None:
     r = await client.get(
-        f"/emrs/pasientsky/care-units/{SANDBOX_CARE_UNIT}/appointments", params={"patient_id": MAIN}
+        f"/emrs/anitasystems/care-units/{SANDBOX_CARE_UNIT}/appointments",
+        params={"patient_id": MAIN},
     )
     assert r.status_code == 400
     assert error_code(r) == "NOT_SUPPORTED"

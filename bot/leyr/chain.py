@@ -17,11 +17,11 @@ from datetime import datetime
 
 from bot.leyr.client import LeyrClient
 from bot.leyr.clinic import LeyrClinic
-from bot.leyr.identity import LEYR_ID_TYPES
 from bot.settings import CHAIN_SEPARATOR, Settings
 from dialogs.clinic import (
     Appointment,
     CancelOutcome,
+    Capabilities,
     Clinic,
     ClinicError,
     PartlyUnavailable,
@@ -39,14 +39,24 @@ class LeyrChain:
         self._units = units
 
     @classmethod
-    def of(cls, client: LeyrClient, care_unit_ids: Sequence[str], settings: Settings) -> LeyrChain:
-        id_type = LEYR_ID_TYPES[settings.id_kind]
+    def of(
+        cls,
+        client: LeyrClient,
+        care_unit_ids: Sequence[str],
+        settings: Settings,
+        emr: str | None = None,
+    ) -> LeyrChain:
+        """`emr`: the EHR code when not the configured one (the sandbox's)."""
         return cls(
             {
-                unit: LeyrClinic(client.at(unit), id_type=id_type, region=settings.clinic_region)
+                unit: LeyrClinic.from_settings(client.at(unit), settings, emr)
                 for unit in care_unit_ids
             }
         )
+
+    def capabilities(self) -> Capabilities:
+        """One EHR serves the whole chain: what it supports is the first unit's answer."""
+        return next(iter(self._units.values())).capabilities()
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
         first = next(iter(self._units.values()))
@@ -145,8 +155,11 @@ def _outcome_in(unit: str, outcome: CancelOutcome) -> CancelOutcome:
     )
 
 
-def leyr_clinic(client: LeyrClient, settings: Settings, care_unit_ids: Sequence[str]) -> Clinic:
-    """The clinic over Leyr: one care unit, or a chain of them."""
+def leyr_clinic(
+    client: LeyrClient, settings: Settings, care_unit_ids: Sequence[str], emr: str | None = None
+) -> Clinic:
+    """The clinic over Leyr: one care unit, or a chain of them. `emr`: the EHR code when not
+    the configured one (the sandbox's, whose capabilities no setting overrides)."""
     if len(care_unit_ids) > 1:
-        return LeyrChain.of(client, care_unit_ids, settings)
-    return LeyrClinic.from_settings(client.at(care_unit_ids[0]), settings)
+        return LeyrChain.of(client, care_unit_ids, settings, emr)
+    return LeyrClinic.from_settings(client.at(care_unit_ids[0]), settings, emr)

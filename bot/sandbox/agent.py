@@ -15,6 +15,7 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import Fault
 from bot.sandbox.notes import Note, describe
 from bot.sandbox.relay import SandboxRelay
+from bot.sandbox.shapes import SWITCHES
 from bot.sandbox.texts import say
 from bot.settings import SANDBOX_EMR
 from bot.store import ChatSnapshot, Store
@@ -35,7 +36,14 @@ FAULTS: dict[str, Fault] = {
 """What each `/sandbox_fail KIND` injects (the emulator copies it)."""
 KINDS = ", ".join(FAULTS)
 
-COMMANDS = ("sandbox", "sandbox_reset", "sandbox_onestep", "sandbox_twostep", "sandbox_fail")
+COMMANDS = (
+    "sandbox",
+    "sandbox_reset",
+    "sandbox_onestep",
+    "sandbox_twostep",
+    "sandbox_fail",
+    "sandbox_shape",
+)
 """The agent's commands, in the order of their menu."""
 
 
@@ -96,6 +104,8 @@ class SandboxAgent:
                 return say(language, "fail_usage", kinds=KINDS)
             self._emulator.inject(fault)
             return say(language, "fail_armed", fault=describe(fault, language))
+        if name == "sandbox_shape":
+            return self._shape(args[0].lower() if args else "", language)
         return say(language, "help", kinds=KINDS)
 
     async def _reset(self, chat_id: int) -> None:
@@ -127,6 +137,22 @@ class SandboxAgent:
         if snapshot is not None:
             return _context(snapshot).language
         return language_for(language_code)
+
+    def _shape(self, switch: str, language: str) -> str:
+        """Switch one way Leyr's answers look on or off; without a known NAME, list them."""
+        shapes = self._emulator.shapes
+        if switch not in SWITCHES:
+            on = set(shapes.on())
+            return (
+                say(language, "shape_list")
+                + "\n"
+                + "\n".join(
+                    f"{'[on] ' if name in on else ''}{name}: {what}"
+                    for name, what in SWITCHES.items()
+                )
+            )
+        shapes.set(switch, switch not in shapes.on())
+        return say(language, "shape_on" if switch in shapes.on() else "shape_off", shape=switch)
 
 
 def _context(snapshot: ChatSnapshot) -> DialogContext:

@@ -21,9 +21,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.leyr.models import ErrorEnvelope, ErrorItem
 from bot.sandbox import seed
-from bot.sandbox.ehr import E164, MAX_BULK, MAX_COMMENT, ApiError, Ehr
+from bot.sandbox.ehr import E164, MAX_COMMENT, ApiError, Ehr
 from bot.sandbox.faults import (
     ALL_KINDS,
     NETWORK_KINDS,
@@ -31,6 +30,7 @@ from bot.sandbox.faults import (
     SimulatedNetworkFault,
     note_attempt,
 )
+from bot.sandbox.shapes import SWITCHES, Shapes
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import Emulator
@@ -39,29 +39,16 @@ log = logging.getLogger("bot.sandbox")
 Handler = Callable[[Request], Awaitable[Response]]
 SIGNAL = "sandbox.signal"
 RESCHEDULE_FIELDS = frozenset({"start", "end", "resource_id"})
-TITLES = {
-    "BAD_REQUEST": "Request validation failed",
-    "UNAUTHORIZED": "Unauthorized",
-    "EMR_ERROR": "EMR error",
-    "NOT_FOUND": "No such endpoint",
-    "METHOD_NOT_ALLOWED": "Method not allowed",
-}
+PLAIN = Shapes()  # Leyr's documented shapes, for the control endpoints
 
 
-def envelope(error: ApiError) -> JSONResponse:
-    """Leyr's RFC 7807 style error body; only codes and the trace id are logged."""
+def envelope(error: ApiError, shapes: Shapes = PLAIN) -> JSONResponse:
+    """Leyr's RFC 7807 style error body (or the shape a switch asks for); only codes and the
+    trace id are logged."""
     instance = str(uuid.uuid4())
     log.info("sandbox error %s %s instance=%s", error.code, error.error_code, instance)
-    body = ErrorEnvelope(
-        code=error.code,
-        type=f"https://docs.leyr.io/api/error-handling/{error.code.lower()}",
-        title=TITLES.get(error.code, "Request failed"),
-        status=error.status,
-        detail=error.details,
-        instance=instance,
-        errors=[ErrorItem(error_code=error.error_code, details=error.details)],
-    )
-    return JSONResponse(body.model_dump(mode="json"), status_code=error.status)
+    status, body = shapes.error(error.code, error.error_code, error.status, error.details, instance)
+    return JSONResponse(body, status_code=status)
 
 
 def unauthorized() -> JSONResponse:
@@ -165,6 +152,10 @@ def _new_patient(body: dict[str, Any]) -> tuple[str, str, str, list[str], list[s
     return first, last, external, phones, emails
 
 
+def _injected(fault: Fault) -> ApiError:
+    return ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
+
+
 def _status_cancelled(body: dict[str, Any]) -> None:
     if "status" not in body:
         raise ApiError("MISSING_REQUIRED_FIELD", "status is required")
@@ -188,8 +179,9 @@ def build_app(emulator: Emulator) -> SignalLayer:
             and request.headers.get("x-leyr-client-secret") == emulator.client_secret
         )
 
-    def api(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
+    def api(handler: Callable[[Request], Awaitable[Any]], *, patch: bool = False) -> Handler:
         async def endpoint(request: Request) -> Response:
+            shapes = emulator.shapes
             emulator.calls.append((request.method, request.url.path))
             if not authorized(request):
                 return unauthorized()
@@ -200,9 +192,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
                 if fault.kind == "server_error":
                     return Response("upstream failure", status_code=503)
                 if fault.kind == "error_envelope":
-                    return envelope(
-                        ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
-                    )
+                    return envelope(_injected(fault), shapes)
                 if fault.kind in NETWORK_KINDS:
                     _lose_answer(request, fault.kind)
                     return Response(status_code=504)
@@ -210,9 +200,9 @@ def build_app(emulator: Emulator) -> SignalLayer:
                     return Response(b'{"id": "trunc', media_type="application/json")
             response: Response
             try:
-                response = JSONResponse(await handler(request))
+                response = JSONResponse(shapes.answer(await handler(request), patch=patch))
             except ApiError as error:
-                response = envelope(error)
+                response = envelope(error, shapes)
             if fault is None or fault.kind == "latency":
                 return response
             if fault.kind in NETWORK_KINDS:
@@ -222,26 +212,32 @@ def build_app(emulator: Emulator) -> SignalLayer:
             elif fault.kind == "server_error":
                 return Response("upstream failure after write", status_code=500)
             elif fault.kind == "error_envelope":
-                return envelope(
-                    ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
-                )
+                return envelope(_injected(fault), shapes)
             return response
 
         return endpoint
 
+    def names_lookup(request: Request) -> None:
+        ehr(request)
+        if emulator.shapes.names_unsupported:
+            raise ApiError("NOT_SUPPORTED", "this EHR offers no such lookup")
+        if emulator.shapes.names_failing:
+            raise ApiError("EMR_ERROR", "the EHR failed", code="EMR_ERROR", status=500)
+
     async def care_units(request: Request) -> Any:
         emulator.operations["care_units"] += 1
-        ehr(request)
+        names_lookup(request)
         return seed.care_units()
 
     async def resources(request: Request) -> Any:
         emulator.operations["resources"] += 1
-        ehr(request)
+        names_lookup(request)
         return seed.resources()
 
     async def patient(request: Request) -> Any:
         emulator.operations["patient"] += 1
-        return ehr(request).patient(request.path_params["patient_id"])
+        typed = emulator.shapes.original_typed(request.path_params["patient_id"])
+        return ehr(request).patient(typed)
 
     async def patients(request: Request) -> Any:
         emulator.operations["search"] += 1
@@ -260,10 +256,11 @@ def build_app(emulator: Emulator) -> SignalLayer:
         if not q.get("patient_id"):
             raise ApiError("MISSING_REQUIRED_FIELD", "patient_id is required")
         return target.listing(
-            q["patient_id"],
+            emulator.shapes.original_typed(q["patient_id"]),
             _when(q.get("start"), "start"),
             _when(q.get("end"), "end"),
             request.path_params["cu"],
+            everyone=emulator.shapes.foreign_items,
         )
 
     async def patch_one(request: Request) -> Any:
@@ -271,7 +268,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         body = await _body(request)
         if RESCHEDULE_FIELDS & body.keys():
             raise ApiError("BAD_INPUT", "rescheduling fields are not allowed when cancelling")
-        appointment_id = request.path_params["id"]
+        appointment_id = emulator.shapes.original(request.path_params["id"])
         emulator.operations["confirm" if "confirmation" in body else "cancel"] += 1
         if "confirmation" in body:
             confirmation = body["confirmation"]
@@ -295,10 +292,14 @@ def build_app(emulator: Emulator) -> SignalLayer:
         ids = body.get("ids")
         if ids is None or ids == []:
             raise ApiError("MISSING_REQUIRED_FIELD", "ids is required")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ApiError("BAD_INPUT", "ids must be a list of strings")
-        if len(ids) > MAX_BULK:
-            raise ApiError("MAX_ITEMS_EXCEEDED", f"at most {MAX_BULK} ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids):
+            raise ApiError("BAD_INPUT", "ids must be a list of ids")
+        ids = [emulator.shapes.original(str(i)) for i in ids]
+        limit = target.profile.max_bulk
+        if limit is None:
+            raise ApiError("NOT_SUPPORTED", "this EHR cancels one appointment at a time")
+        if len(ids) > limit:
+            raise ApiError("MAX_ITEMS_EXCEEDED", f"at most {limit} ids")
         if RESCHEDULE_FIELDS & body.keys():
             raise ApiError("BAD_INPUT", "rescheduling fields are not allowed when cancelling")
         _status_cancelled(body)
@@ -367,6 +368,14 @@ def build_app(emulator: Emulator) -> SignalLayer:
         emulator.set_random_faults(float(body["probability"]), int(body.get("seed", 0)))
         return {"ok": True}
 
+    async def shape_switches(request: Request) -> Any:
+        body = await _body(request)
+        for name, on in body.items():
+            if name not in SWITCHES or not isinstance(on, bool):
+                raise ApiError("BAD_INPUT", f"switches are {', '.join(SWITCHES)}, each true/false")
+            emulator.shapes.set(name, on)
+        return {name: name in emulator.shapes.on() for name in SWITCHES}
+
     async def operations(request: Request) -> Any:
         return dict(emulator.operations)
 
@@ -384,13 +393,14 @@ def build_app(emulator: Emulator) -> SignalLayer:
         Route(f"{unit}/patients", api(create_patient), methods=["POST"]),
         Route(f"{unit}/patients/{{patient_id}}", api(patient), methods=["GET"]),
         Route(f"{unit}/appointments", api(appointments), methods=["GET"]),
-        Route(f"{unit}/appointments", api(patch_bulk), methods=["PATCH"]),
-        Route(f"{unit}/appointments/{{id}}", api(patch_one), methods=["PATCH"]),
+        Route(f"{unit}/appointments", api(patch_bulk, patch=True), methods=["PATCH"]),
+        Route(f"{unit}/appointments/{{id}}", api(patch_one, patch=True), methods=["PATCH"]),
         Route("/api/_sandbox/reset", control(reset), methods=["POST"]),
         Route("/api/_sandbox/outbox", control(outbox), methods=["GET"]),
         Route("/api/_sandbox/emrs/{emr}/profile", control(profile), methods=["PUT"]),
         Route("/api/_sandbox/faults", control(faults), methods=["POST", "DELETE"]),
         Route("/api/_sandbox/latency", control(latency), methods=["PUT"]),
+        Route("/api/_sandbox/shapes", control(shape_switches), methods=["PUT"]),
         Route("/api/_sandbox/random-faults", control(random_faults), methods=["PUT"]),
         Route("/api/_sandbox/test-patients", control(test_patients), methods=["GET"]),
         Route("/api/_sandbox/operations", control(operations), methods=["GET"]),

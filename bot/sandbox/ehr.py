@@ -1,8 +1,10 @@
 """The emulated EHR behind the sandbox: one EHR's data, profile and Leyr's documented rules.
 
-Each EHR code has its own copy of the data and a profile (one-step or two-step cancellation,
-listing supported or not). Failures are raised as `ApiError`, which the app turns into Leyr's
-error envelope.
+Each EHR code has its own copy of the data and a profile read from the EHR table of Leyr's docs
+(which patient id types it looks up, whether it lists and cancels, one-step or two-step, the bulk
+limit, whether its patient records carry phones). This is the emulator's own reading, written
+apart from the bot's (`bot.leyr`), so the two can disagree and the tests show it. Failures are
+raised as `ApiError`, which the app turns into Leyr's error envelope.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ MAX_COMMENT = 500
 ID_TYPES = {"emr_id", "se_personal_number", "no_personal_number", "nhs_number"}
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-SWEDISH_LOOKUP = frozenset({"emr_id", "se_personal_number"})
-NORWEGIAN_LOOKUP = frozenset({"emr_id", "no_personal_number"})
+SE_LOOKUP = frozenset({"emr_id", "se_personal_number"})
+NO_LOOKUP = frozenset({"emr_id", "no_personal_number"})
 EMR_ID_ONLY = frozenset({"emr_id"})
 Cancellation = Literal["one_step", "two_step"]
 
@@ -51,21 +53,36 @@ class ApiError(Exception):
 
 @dataclass
 class Profile:
+    """What one EHR does. `max_bulk` None: no bulk PATCH (NOT_SUPPORTED); `phones` False: its
+    patient records carry no phones."""
+
     cancellation: Cancellation = "one_step"
     listing: bool = True
-    lookup: frozenset[str] = SWEDISH_LOOKUP
-    """The patient id types the EHR looks patients up by (Leyr's table of EHRs)."""
+    lookup_types: frozenset[str] = SE_LOOKUP
+    cancel: bool = True
+    max_bulk: int | None = MAX_BULK
+    phones: bool = True
 
 
+# From the docs' EHR table. Where the docs say "unknown" (two-step, bulk, phones are documented
+# for none) the emulator picks one answer so that each variation is met by some EHR code.
 PROFILES: dict[str, Profile] = {
     SANDBOX_EMR: Profile("two_step"),
     "webdoc": Profile("one_step"),
-    "kaddio": Profile("two_step"),
-    "pasientsky": Profile("one_step", listing=False, lookup=EMR_ID_ONLY),
+    "takecare": Profile("one_step", max_bulk=None),
+    "prorenata": Profile("two_step", max_bulk=2),
+    "kaddio": Profile("two_step", cancel=False),  # "appointment updates ... not yet supported"
+    "konfidens": Profile("two_step", lookup_types=NO_LOOKUP),
+    "pasientsky": Profile("one_step", lookup_types=EMR_ID_ONLY),
+    "anitasystems": Profile(
+        "two_step", listing=False, cancel=False, lookup_types=EMR_ID_ONLY
+    ),  # "retrieving existing patients or appointments not supported"
+    "cliniko": Profile("one_step", lookup_types=EMR_ID_ONLY, phones=False),
+    "dips": Profile("one_step", lookup_types=NO_LOOKUP),
     # one sandbox EHR per country; Leyr has no id type for Danish or Finnish numbers
-    SANDBOX_EMRS["NO"]: Profile("two_step", lookup=NORWEGIAN_LOOKUP),
-    SANDBOX_EMRS["DK"]: Profile("two_step", lookup=EMR_ID_ONLY),
-    SANDBOX_EMRS["FI"]: Profile("two_step", lookup=EMR_ID_ONLY),
+    SANDBOX_EMRS["NO"]: Profile("two_step", lookup_types=NO_LOOKUP),
+    SANDBOX_EMRS["DK"]: Profile("two_step", lookup_types=EMR_ID_ONLY),
+    SANDBOX_EMRS["FI"]: Profile("two_step", lookup_types=EMR_ID_ONLY),
 }
 
 
@@ -106,7 +123,7 @@ class Ehr:
         id_type = id_type or "emr_id"
         if id_type not in ID_TYPES:
             raise ApiError("INVALID_PATIENT_ID_TYPE", "unknown patient id type")
-        if id_type not in self.profile.lookup:
+        if id_type not in self.profile.lookup_types:
             raise ApiError("PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED", "lookup type not supported")
         if id_type == "emr_id":
             found = self.patients.by_emr_id.get(value)
@@ -115,7 +132,7 @@ class Ehr:
             found = found if found and found.get("id_type", id_type) == id_type else None
         if found is None:
             raise ApiError("INVALID_PATIENT_ID", "no such patient")
-        return patient_json(found)
+        return patient_json(found, phones=self.profile.phones)
 
     def create_patient(
         self,
@@ -164,7 +181,11 @@ class Ehr:
         start: datetime | None,
         end: datetime | None,
         care_unit: str | None = None,
+        *,
+        everyone: bool = False,
     ) -> list[dict[str, Any]]:
+        """The patient's appointments in [start, end); `everyone`: the filter ignored, as an EHR
+        that drops it would answer."""
         if not self.profile.listing:
             raise ApiError("NOT_SUPPORTED", "this EHR does not list appointments")
         self._expire()
@@ -172,7 +193,7 @@ class Ehr:
         listed = [
             r
             for r in self.appointments.values()
-            if r.patient_id == emr_id
+            if (everyone or r.patient_id == emr_id)
             and (care_unit is None or r.care_unit_id == care_unit)
             and (start is None or r.start >= start)
             and (end is None or r.start < end)
@@ -194,6 +215,8 @@ class Ehr:
     ) -> list[dict[str, Any]]:
         """Bulk semantics: all ids must exist (in the care unit); non-cancellable ones come back
         unchanged."""
+        if not self.profile.cancel:
+            raise ApiError("NOT_SUPPORTED", "this EHR does not cancel through the API")
         self._expire()
         if comment is not None and len(comment) > MAX_COMMENT:
             raise ApiError("INVALID_COMMENT_LENGTH", f"comment longer than {MAX_COMMENT}")
@@ -219,6 +242,8 @@ class Ehr:
     def cancel_one(
         self, appointment_id: str, comment: str | None, care_unit: str | None = None
     ) -> dict[str, Any]:
+        if not self.profile.cancel:
+            raise ApiError("NOT_SUPPORTED", "this EHR does not cancel through the API")
         self._expire()
         record = self._in_unit(appointment_id, care_unit)
         if record is None:

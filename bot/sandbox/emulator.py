@@ -14,6 +14,7 @@ from bot.sandbox.app import build_app
 from bot.sandbox.ehr import PROFILES, Cancellation, Ehr, Record, Sms
 from bot.sandbox.faults import Fault, FaultPlan
 from bot.sandbox.seed import TestPatient, appointments, directory, test_patients
+from bot.sandbox.shapes import Shapes
 from bot.sandbox.transport import EmulatorTransport
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
@@ -53,13 +54,14 @@ class Emulator:
         self.app = build_app(self)
 
     def reset(self) -> None:
-        """Fresh seeded data for every EHR, default profiles, empty outbox, no faults.
+        """Fresh seeded data for every EHR, default profiles and shapes, empty outbox, no faults.
 
         `calls` and `operations` keep counting across resets (a whole test run's traffic); the
         per-appointment cancel counts start over with the data."""
         rng = random.Random(self.seed)  # noqa: S311 - deterministic test data
         self._outbox.clear()
         self.faults = FaultPlan()
+        self.shapes = Shapes()
         self.cancel_patches.clear()
         data = appointments(self.now(), self.synthetic_patients)
         self.ehrs = {

@@ -11,7 +11,14 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.faults import watching
 from bot.sandbox.notes import FaultNote, Note, SmsNote, fault_note
 from bot.settings import CHAIN_SEPARATOR
-from dialogs.clinic import Appointment, CancelOutcome, Clinic, ClinicError, PatientRecord
+from dialogs.clinic import (
+    Appointment,
+    CancelOutcome,
+    Capabilities,
+    Clinic,
+    ClinicError,
+    PatientRecord,
+)
 
 T = TypeVar("T")
 
@@ -22,6 +29,9 @@ class SandboxRelay:
         self._emulator = emulator
         self._emr = emr
         self._notes = notes
+
+    def capabilities(self) -> Capabilities:
+        return self._inner.capabilities()
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
         return await self._watch("find_patient", self._inner.find_patient(personal_number))

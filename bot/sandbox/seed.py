@@ -16,7 +16,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.leyr.models import Appointment, CareUnit, Patient, Resource
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CARE_UNITS
 
 ZONE = ZoneInfo("Europe/Stockholm")
@@ -206,18 +205,18 @@ class Record:
     healthcare_service_id: str = HEALTHCARE_SERVICE
 
     def json(self) -> dict[str, Any]:
-        """Leyr's appointment shape (`bot.leyr.models.Appointment`)."""
-        return Appointment(
-            id=self.id,
-            start=self.start,
-            end=self.end,
-            status=self.status,
-            comment=self.comment,
-            care_unit_id=self.care_unit_id,
-            patient_id=self.patient_id,
-            resource_id=self.resource_id,
-            healthcare_service_id=self.healthcare_service_id,
-        ).model_dump(mode="json")
+        """An appointment in the shape Leyr documents (docs.leyr.io), written out here."""
+        return {
+            "id": self.id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "status": self.status,
+            "comment": self.comment,
+            "care_unit_id": self.care_unit_id,
+            "patient_id": self.patient_id,
+            "resource_id": self.resource_id,
+            "healthcare_service_id": self.healthcare_service_id,
+        }
 
 
 def _quarter(moment: datetime) -> datetime:
@@ -334,16 +333,19 @@ def directory(synthetic: int = 0) -> Directory:
     return Directory.of([*PATIENTS, *synthetic_patients(synthetic)])
 
 
-def patient_json(p: dict[str, Any]) -> dict[str, Any]:
-    return Patient(
-        id=p["emr_id"],
-        emr_id=p["emr_id"],
-        first_name=p["first"],
-        last_name=p["last"],
-        care_unit_id=SANDBOX_CARE_UNIT,
-        phones=list(p["phones"]),
-        emails=list(p.get("emails", [])),
-    ).model_dump(mode="json")
+def patient_json(p: dict[str, Any], *, phones: bool = True) -> dict[str, Any]:
+    """A patient as Leyr documents it; `phones=False` for an EHR whose records carry none."""
+    answer: dict[str, Any] = {
+        "id": p["emr_id"],
+        "emr_id": p["emr_id"],
+        "first_name": p["first"],
+        "last_name": p["last"],
+        "care_unit_id": SANDBOX_CARE_UNIT,
+    }
+    if phones:
+        answer["phones"] = list(p["phones"])
+        answer["emails"] = list(p.get("emails", []))
+    return answer
 
 
 def test_patients(country: str | None = None) -> list[TestPatient]:
@@ -353,8 +355,8 @@ def test_patients(country: str | None = None) -> list[TestPatient]:
 
 
 def care_units() -> list[dict[str, Any]]:
-    return [CareUnit(id=key, name=name).model_dump(mode="json") for key, name in CARE_UNITS.items()]
+    return [{"id": key, "name": name} for key, name in CARE_UNITS.items()]
 
 
 def resources() -> list[dict[str, Any]]:
-    return [Resource(id=key, name=name).model_dump(mode="json") for key, name in RESOURCES.items()]
+    return [{"id": key, "name": name} for key, name in RESOURCES.items()]

@@ -15,6 +15,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/sandbox_onestep, /sandbox_twostep: the sandbox EHR cancels at once, or only after "
             "an SMS code\n"
             "/sandbox_fail KIND: the next Leyr call fails; KIND is one of {kinds}\n"
+            "/sandbox_shape NAME: switch one way Leyr's answers look on or off (no NAME: list)\n"
             "/start: begin (after /sandbox_reset: pick a test patient)"
         ),
         "reset": (
@@ -43,6 +44,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "menu_sandbox_onestep": "Sandbox: cancel at once",
         "menu_sandbox_twostep": "Sandbox: cancel with an SMS code",
         "menu_sandbox_fail": "Sandbox: fail the next Leyr call (KIND)",
+        "menu_sandbox_shape": "Sandbox: switch an answer shape (NAME)",
+        "shape_list": "Answer shapes (/sandbox_shape NAME switches one):",
+        "shape_on": "{shape} is now on.",
+        "shape_off": "{shape} is now off.",
         "fault": "🧪 Injected fault: {fault}, on {route} ({operation}).\n{action}",
         "fault_timeout": "timeout (no answer came{landed})",
         "fault_reset": "connection reset (cut before the answer{landed})",
@@ -90,6 +95,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "/sandbox_onestep, /sandbox_twostep: sandlådans journalsystem avbokar direkt, eller "
             "först efter en SMS-kod\n"
             "/sandbox_fail TYP: nästa anrop till Leyr misslyckas; TYP är en av {kinds}\n"
+            "/sandbox_shape NAMN: slå på/av en svarsform (utan NAMN: lista dem)\n"
             "/start: börja (efter /sandbox_reset: välj en testpatient)"
         ),
         "reset": (
@@ -121,6 +127,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         "menu_sandbox_onestep": "Sandlåda: avboka direkt",
         "menu_sandbox_twostep": "Sandlåda: avboka med SMS-kod",
         "menu_sandbox_fail": "Sandlåda: nästa Leyr-anrop misslyckas (TYP)",
+        "menu_sandbox_shape": "Sandlåda: slå på/av en svarsform (NAMN)",
+        "shape_list": "Svarsformer (/sandbox_shape NAMN slår på eller av en):",
+        "shape_on": "{shape} är nu på.",
+        "shape_off": "{shape} är nu av.",
         "fault": "🧪 Inlagt fel: {fault}, vid {route} ({operation}).\n{action}",
         "fault_timeout": "timeout (inget svar kom{landed})",
         "fault_reset": "avbruten anslutning (bruten före svaret{landed})",

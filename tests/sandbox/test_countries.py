@@ -40,7 +40,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def error_code(response: httpx.Response) -> str:
-    return ErrorEnvelope.model_validate(response.json()).errors[0].error_code
+    return str(ErrorEnvelope.model_validate(response.json()).errors[0].error_code)
 
 
 def patient_url(region: str, typed_id: str) -> str:

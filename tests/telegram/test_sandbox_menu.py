@@ -10,7 +10,14 @@ from bot.telegram.texts import COMMAND_LANGUAGES
 from tests.fake_bot_api import FakeBotApi
 from tests.telegram_harness import ScriptedEngine, running
 
-AGENT = ["sandbox", "sandbox_reset", "sandbox_onestep", "sandbox_twostep", "sandbox_fail"]
+AGENT = [
+    "sandbox",
+    "sandbox_reset",
+    "sandbox_onestep",
+    "sandbox_twostep",
+    "sandbox_fail",
+    "sandbox_shape",
+]
 PATIENT = ["start", "help", "stop", "language"]
 
 
