@@ -26,6 +26,8 @@ SANDBOX_PSEUDONYM_KEY = "sandbox-pseudonym-key"
 """Public, so only for the sandbox: with it, stored pseudonyms and digests could be brute-forced."""
 PSEUDONYM_KEY_MIN_LENGTH = 32
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+"""Driverless PostgreSQL URLs, as hosting platforms give them: run on asyncpg."""
 
 
 class Settings(BaseSettings):
@@ -115,14 +117,23 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
+        """`postgres://` and `postgresql://` (what hosting platforms set) mean the async driver;
+        their `sslmode` is asyncpg's `ssl`."""
         try:
-            driver = make_url(value).drivername
+            url = make_url(value)
         except ArgumentError:
-            driver = ""
-        if driver not in DATABASE_DRIVERS:
+            url = None
+        if url is not None and url.drivername in POSTGRES_SCHEMES:
+            url = url.set(drivername="postgresql+asyncpg")
+            if "sslmode" in url.query:
+                url = url.difference_update_query(["sslmode"]).update_query_dict(
+                    {"ssl": url.query["sslmode"]}
+                )
+            value = url.render_as_string(hide_password=False)
+        if url is None or url.drivername not in DATABASE_DRIVERS:
             raise ValueError(
                 "must be sqlite+aiosqlite:///path/to/file.sqlite3 or "
-                "postgresql+asyncpg://user:password@host/database"
+                "postgresql://user:password@host/database"
             )
         return value
 
