@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.logs import setup_logging
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "bench":
-        return _bench(args)
-    setup_logging("WARNING" if args.command == "chat" else settings.log_level)
+        return _bench(args, settings)
+    setup_logging("WARNING" if args.command == "chat" else settings.log_level, settings.log_format)
     if args.command == "chat":
         from bot.console import chat
 
@@ -99,10 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bench.runner import Options, run_bench
 
-    setup_logging(args.log_level.upper())
+    setup_logging(args.log_level.upper(), settings.log_format)
     options = Options(
         patients=args.patients,
         latency_ms=args.latency_ms,

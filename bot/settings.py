@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.logs import LogFormat
+
 SANDBOX_EMR = "sandbox"
 SANDBOX_CARE_UNIT = "cu-sandbox-1"
 SANDBOX_CLIENT_ID = "sandbox-client"
@@ -65,6 +67,7 @@ class Settings(BaseSettings):
 
     pseudonym_key: SecretStr = SecretStr(SANDBOX_PSEUDONYM_KEY)
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
 
     @field_validator("sandbox_chat_ids", mode="before")
     @classmethod
