@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr = SecretStr(SANDBOX_PSEUDONYM_KEY)
     log_level: str = "INFO"
     log_format: LogFormat = "text"
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("sandbox_chat_ids", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from bot.ops.metrics import DIALOG_OUTCOMES
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
 from dialogs.replies import Option, Reply
 
@@ -231,6 +232,8 @@ class Store:
                     _INSERT_LINK,
                     {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": linked_at},
                 )
+        for a in audits:  # committed
+            DIALOG_OUTCOMES.labels(a.outcome).inc()
         return ChatSnapshot(
             chat_id=snapshot.chat_id,
             state=snapshot.state,

@@ -35,12 +35,14 @@ from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken, NetworkError
 
+from bot.ops.health import Readiness, database_check, serving_health
 from bot.runtime import Runtime, open_runtime
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.commands import register_commands
 from bot.telegram.handlers import TelegramAdapter
 from bot.telegram.polling import AckingPoller
+from bot.telegram.request import BotApiContact
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +94,15 @@ class Service:
     token: str
     api_url: str
     poller: AckingPoller
+    contact: BotApiContact
 
 
 def build_service(settings: Settings) -> Service:
     """The checked settings and the poller; ConfigError when the Telegram settings are wrong."""
     poller = AckingPoller(ALLOWED_UPDATES, timeout=POLL_TIMEOUT_SECONDS)
-    return Service(settings, telegram_token(settings), telegram_api_url(settings), poller)
+    return Service(
+        settings, telegram_token(settings), telegram_api_url(settings), poller, BotApiContact()
+    )
 
 
 def adapter_for(runtime: Runtime) -> TelegramAdapter:
@@ -116,9 +121,22 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
     poller, settings = service.poller, service.settings
     async with AsyncExitStack() as resources:
         runtime = await resources.enter_async_context(open_runtime(settings))
+        if settings.metrics_port is not None:
+            readiness = Readiness(
+                database_check(runtime.store.engine),
+                service.contact.seconds_since,
+                lambda: "active",
+            )
+            await resources.enter_async_context(
+                serving_health(readiness, settings.metrics_host, settings.metrics_port)
+            )
         adapter = adapter_for(runtime)
         application = build_application(
-            service.token, service.api_url, adapter, on_done=poller.finished
+            service.token,
+            service.api_url,
+            adapter,
+            on_done=poller.finished,
+            contact=service.contact,
         )
         await application.initialize()
         resources.push_async_callback(application.shutdown)
