@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | chat | sandbox | bench | diagram`."""
+"""Command line: `python -m bot run | chat | sandbox | bench | forget | diagram`."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--log-level", default="WARNING")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    forget = commands.add_parser(
+        "forget", help="erase a chat's or a patient's stored data (audit rows keep pseudonyms)"
+    )
+    whom = forget.add_mutually_exclusive_group(required=True)
+    whom.add_argument(
+        "--chat", type=int, help="a Telegram chat id (a private chat's is its user's)"
+    )
+    whom.add_argument("--patient", help="an EHR patient id, as Leyr names the patient")
     diagram = commands.add_parser("diagram", help="print the dialog's state diagram (mermaid)")
     diagram.add_argument("--write", type=Path, help="update the diagram inside this Markdown file")
     return parser
@@ -84,6 +92,15 @@ def main(argv: list[str] | None = None) -> int:
         from bot.telegram.service import run
 
         return run(settings)
+    elif args.command == "forget":
+        from bot.ops.retention import forget
+
+        try:
+            erased = asyncio.run(forget(settings, chat=args.chat, patient=args.patient))
+        except ConfigError as error:
+            print(f"configuration error: {error}", file=sys.stderr)
+            return 2
+        print(f"erased {erased.states} dialog state(s) and {erased.links} link(s)")
     elif args.command == "sandbox":
         from bot.sandbox.server import serve
 

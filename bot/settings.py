@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr = SecretStr(SANDBOX_PSEUDONYM_KEY)
     log_level: str = "INFO"
     log_format: LogFormat = "text"
+    data_retention_days: int = Field(default=180, ge=1, le=3650)
     metrics_port: int | None = Field(default=None, ge=0, le=65535)
     metrics_host: str = "127.0.0.1"
 
@@ -209,6 +210,10 @@ class Settings(BaseSettings):
     @property
     def appointments_horizon(self) -> timedelta:
         return timedelta(days=self.appointments_horizon_days)
+
+    @property
+    def data_retention(self) -> timedelta:
+        return timedelta(days=self.data_retention_days)
 
     @property
     def code_expiry(self) -> timedelta:

@@ -42,6 +42,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.ops.health import Readiness, database_check, serving_health
 from bot.ops.leadership import LeadershipLost, leadership
+from bot.ops.retention import purging
 from bot.runtime import Runtime, open_runtime
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
@@ -150,6 +151,7 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         resources.push_async_callback(application.shutdown)
         if not await _until_stopped(replica.acquire(), stop):
             return  # stopped while standby: nothing was polled
+        await resources.enter_async_context(purging(runtime.store, settings.data_retention))
         if adapter.scheduler is not None:
             for chat_id, when in await runtime.engine.wake_ups():
                 adapter.scheduler.schedule(chat_id, when)
