@@ -557,7 +557,7 @@ async def test_commands_registered_per_language() -> None:
     assert set(api.commands) == {"en", "sv", ""}
     for language in ("en", "sv", ""):
         names = [c["command"] for c in api.commands[language]]
-        assert names == ["start", "help", "stop", "language"]
+        assert names == ["start", "help", "stop", "language", "forget"]
     assert api.commands["sv"][0]["description"] != api.commands["en"][0]["description"]
 
 

@@ -229,22 +229,7 @@ class Store:
                 if stored is None:
                     raise StaleVersion(snapshot.chat_id)
                 last_update_id = stored[0]
-            if audits:
-                await connection.execute(
-                    _INSERT_AUDIT,
-                    [
-                        {
-                            "chat_key": self.chat_key(snapshot.chat_id),
-                            "patient_key": self.patient_key(a.patient_id),
-                            "appointment_id": a.appointment_id,
-                            "new_id": a.new_id,
-                            "outcome": a.outcome,
-                            "leyr_instance": a.leyr_instance,
-                            "created_at": now,
-                        }
-                        for a in audits
-                    ],
-                )
+            await self._audit(connection, snapshot.chat_id, audits, now)
             if unlink is not None:
                 await connection.execute(_UNLINK, {"p_user": unlink})
             if link is not None:
@@ -307,11 +292,42 @@ class Store:
             return list((await session.execute(query)).scalars())
 
     # -- erasure ---------------------------------------------------------------------------------
-    async def forget_chat(self, chat_id: int) -> Erased:
-        """Erase a chat's dialog state and its user's link to a patient (a private chat's id is
-        its user's). Audit rows stay: they hold no Telegram id, only pseudonyms."""
+    async def forget_chat(
+        self, chat_id: int, *, user_id: int | None = None, audits: Sequence[AuditEntry] = ()
+    ) -> Erased:
+        """Erase a chat's dialog state and its user's link to a patient (`user_id`; by default
+        the chat's id, as for a private chat), storing the step's `audits` in the same
+        transaction. Audit rows stay: they hold no Telegram id, only pseudonyms."""
         async with self._writing() as connection:
-            return await _erase(connection, [chat_id], [chat_id])
+            await self._audit(connection, chat_id, audits, utcnow())
+            erased = await _erase(connection, [chat_id], [chat_id if user_id is None else user_id])
+        for a in audits:  # committed
+            DIALOG_OUTCOMES.labels(a.outcome).inc()
+        return erased
+
+    async def _audit(
+        self,
+        connection: AsyncConnection,
+        chat_id: int,
+        audits: Sequence[AuditEntry],
+        now: datetime,
+    ) -> None:
+        if audits:
+            await connection.execute(
+                _INSERT_AUDIT,
+                [
+                    {
+                        "chat_key": self.chat_key(chat_id),
+                        "patient_key": self.patient_key(a.patient_id),
+                        "appointment_id": a.appointment_id,
+                        "new_id": a.new_id,
+                        "outcome": a.outcome,
+                        "leyr_instance": a.leyr_instance,
+                        "created_at": now,
+                    }
+                    for a in audits
+                ],
+            )
 
     async def forget_patient(self, patient_id: str) -> Erased:
         """Erase every link to this EHR patient, and the dialog state of every chat linked to

@@ -23,12 +23,14 @@ _COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
         ("help", "What this bot does"),
         ("stop", "Stop what is going on now"),
         ("language", "Change language"),
+        ("forget", "Erase what this bot keeps about you"),
     ),
     "sv": (
         ("start", "Se dina bokningar och avboka"),
         ("help", "Vad den här boten gör"),
         ("stop", "Avbryt det som pågår nu"),
         ("language", "Byt språk"),
+        ("forget", "Radera det boten sparar om dig"),
     ),
 }
 

@@ -145,8 +145,21 @@ MESSAGES: dict[str, str] = {
     "help": (
         "This bot lets you cancel your appointments at {clinic}.\n"
         "/start: begin again\n/stop: stop what is going on now\n/language: change language\n"
+        "/forget: erase what this bot keeps about you\n"
         "/help: this message\nFor anything else, call {clinic} at {phone}."
     ),
+    "forget_confirm": (
+        "Erase what this bot keeps about you: this chat's conversation and the link between "
+        "your Telegram account and your patient record? Your appointments stay as they are, "
+        "and {clinic}'s record of past cancellations is kept without your Telegram account."
+    ),
+    "btn_forget_yes": "Yes, erase it",
+    "btn_forget_no": "No, keep it",
+    "forgotten": (
+        "Done: this chat's conversation and the link to your patient record are erased. "
+        "Send /start to begin again (you will be asked who you are)."
+    ),
+    "forget_kept": "Nothing was erased. Send /start whenever you like.",
     "stopped": "Stopped. Send /start whenever you like.",
     "stopped_nothing": "Stopped: nothing was cancelled. Send /start whenever you like.",
     "stopped_idle": "There is nothing to stop. Send /start whenever you like.",

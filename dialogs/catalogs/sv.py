@@ -140,8 +140,21 @@ MESSAGES: dict[str, str] = {
     "help": (
         "Här kan du avboka dina tider hos {clinic}.\n"
         "/start: börja om\n/stop: avbryt det som pågår\n/language: byt språk\n"
+        "/forget: radera det boten sparar om dig\n"
         "/help: det här meddelandet\nFör allt annat, ring {clinic} på {phone}."
     ),
+    "forget_confirm": (
+        "Radera det boten sparar om dig: den här chattens konversation och kopplingen mellan "
+        "ditt Telegramkonto och din patientjournal? Dina tider ändras inte, och {clinic}s "
+        "register över tidigare avbokningar sparas utan ditt Telegramkonto."
+    ),
+    "btn_forget_yes": "Ja, radera",
+    "btn_forget_no": "Nej, behåll",
+    "forgotten": (
+        "Klart: chattens konversation och kopplingen till din patientjournal är raderade. "
+        "Skicka /start för att börja om (du får visa vem du är igen)."
+    ),
+    "forget_kept": "Inget raderades. Skicka /start när du vill.",
     "stopped": "Avbrutet. Skicka /start när du vill.",
     "stopped_nothing": "Avbrutet: inget avbokades. Skicka /start när du vill.",
     "stopped_idle": "Det finns inget att avbryta. Skicka /start när du vill.",
