@@ -64,9 +64,18 @@ check: lint typecheck test
 diagram: $(STAMP)  ## rewrite the state diagram in README.md from the machine
 	$(BIN)/python -m bot diagram --write README.md
 
-lock:  ## re-pin requirements-dev.lock from pyproject.toml
-	$(PYTHON) -m pip install --quiet pip-tools
-	$(PYTHON) -m piptools compile --quiet --generate-hashes --extra dev --strip-extras -o requirements-dev.lock pyproject.toml
+# pip-tools in a venv of its own; the locks never name this machine's package indexes or wheel
+# folders (pip's own configuration may add them), so they install the same anywhere.
+LOCK_VENV := .venv-lock
+COMPILE := $(LOCK_VENV)/bin/python -m piptools compile --quiet --generate-hashes --strip-extras \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+$(LOCK_VENV)/bin/pip-compile:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet pip-tools
+
+lock: $(LOCK_VENV)/bin/pip-compile  ## re-pin requirements.lock (production) and requirements-dev.lock (with test tools)
+	$(COMPILE) -o requirements.lock pyproject.toml
+	$(COMPILE) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache

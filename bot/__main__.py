@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | chat | doctor | sandbox | bench | diagram`."""
+"""Command line: `python -m bot run | chat | doctor | sandbox | bench | forget | diagram`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.logs import setup_logging
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--log-level", default="WARNING")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    forget = commands.add_parser(
+        "forget", help="erase a chat's or a patient's stored data (audit rows keep pseudonyms)"
+    )
+    whom = forget.add_mutually_exclusive_group(required=True)
+    whom.add_argument(
+        "--chat", type=int, help="a Telegram chat id (a private chat's is its user's)"
+    )
+    whom.add_argument("--patient", help="an EHR patient id, as Leyr names the patient")
     diagram = commands.add_parser("diagram", help="print the dialog's state diagram (mermaid)")
     diagram.add_argument("--write", type=Path, help="update the diagram inside this Markdown file")
     return parser
@@ -81,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "bench":
-        return _bench(args)
-    setup_logging("WARNING" if args.command == "chat" else settings.log_level)
+        return _bench(args, settings)
+    setup_logging("WARNING" if args.command == "chat" else settings.log_level, settings.log_format)
     if args.command == "chat":
         from bot.console import chat
 
@@ -99,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
         from bot.telegram.service import run
 
         return run(settings)
+    elif args.command == "forget":
+        from bot.ops.retention import forget
+
+        try:
+            erased = asyncio.run(forget(settings, chat=args.chat, patient=args.patient))
+        except ConfigError as error:
+            print(f"configuration error: {error}", file=sys.stderr)
+            return 2
+        print(f"erased {erased.states} dialog state(s) and {erased.links} link(s)")
     elif args.command == "sandbox":
         from bot.sandbox.server import serve
 
@@ -114,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bench.runner import Options, run_bench
 
-    setup_logging(args.log_level.upper())
+    setup_logging(args.log_level.upper(), settings.log_format)
     options = Options(
         patients=args.patients,
         latency_ms=args.latency_ms,

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.logs import LogFormat
 from dialogs.config import ID_KINDS, IdKind
 
 SANDBOX_EMR = "sandbox"
@@ -35,6 +36,8 @@ CHAIN_SEPARATOR = "|"
 PSEUDONYM_KEY_MIN_LENGTH = 32
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 PATIENT_ID_TYPES = frozenset({"emr_id", "se_personal_number", "no_personal_number", "nhs_number"})
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+"""Driverless PostgreSQL URLs, as hosting platforms give them: run on asyncpg."""
 
 
 class Settings(BaseSettings):
@@ -82,6 +85,10 @@ class Settings(BaseSettings):
 
     pseudonym_key: SecretStr = SecretStr(SANDBOX_PSEUDONYM_KEY)
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    data_retention_days: int = Field(default=180, ge=1, le=3650)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("sandbox_chat_ids", mode="before")
     @classmethod
@@ -173,14 +180,23 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
+        """`postgres://` and `postgresql://` (what hosting platforms set) mean the async driver;
+        their `sslmode` is asyncpg's `ssl`."""
         try:
-            driver = make_url(value).drivername
+            url = make_url(value)
         except ArgumentError:
-            driver = ""
-        if driver not in DATABASE_DRIVERS:
+            url = None
+        if url is not None and url.drivername in POSTGRES_SCHEMES:
+            url = url.set(drivername="postgresql+asyncpg")
+            if "sslmode" in url.query:
+                url = url.difference_update_query(["sslmode"]).update_query_dict(
+                    {"ssl": url.query["sslmode"]}
+                )
+            value = url.render_as_string(hide_password=False)
+        if url is None or url.drivername not in DATABASE_DRIVERS:
             raise ValueError(
                 "must be sqlite+aiosqlite:///path/to/file.sqlite3 or "
-                "postgresql+asyncpg://user:password@host/database"
+                "postgresql://user:password@host/database"
             )
         return value
 
@@ -277,6 +293,10 @@ class Settings(BaseSettings):
     @property
     def appointments_horizon(self) -> timedelta:
         return timedelta(days=self.appointments_horizon_days)
+
+    @property
+    def data_retention(self) -> timedelta:
+        return timedelta(days=self.data_retention_days)
 
     @property
     def code_expiry(self) -> timedelta:

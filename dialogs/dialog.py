@@ -12,7 +12,7 @@ from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.i18n import LANGUAGE_NAMES
 from dialogs.parsing import clean
 from dialogs.replies import Option, StepResult
-from dialogs.steps import STEPS
+from dialogs.steps import STEPS, forget
 from dialogs.steps.code import expire
 from dialogs.steps.identify import aged, contact, forget_patient
 from dialogs.steps.idle import start, stop
@@ -70,6 +70,8 @@ async def _handle(turn: Turn, event: Event) -> None:
         case Command(name="help"):
             turn.say("help", **turn.clinic_values)
             await turn.prompt()
+        case Command(name="forget"):
+            await forget.ask(turn)
         case Command(name="language"):
             _language_menu(turn)
         case Command():

@@ -87,12 +87,19 @@ async def running(
     agent: AgentTools | None = None,
     concurrency: int = 8,
     api: FakeBotApi | None = None,
+    typing_after: float = 60.0,
 ) -> AsyncIterator[Harness]:
     """The application, initialized and started (without polling), on the respx fake API."""
     api = api or FakeBotApi()
     with respx.mock(assert_all_called=False) as router:
         mount(router, api)
-        adapter = TelegramAdapter(engine, agent, clinic_name=CLINIC, clinic_phone=CLINIC_PHONE)
+        adapter = TelegramAdapter(
+            engine,
+            agent,
+            clinic_name=CLINIC,
+            clinic_phone=CLINIC_PHONE,
+            typing_after=typing_after,
+        )
         app = build_application(TOKEN, "https://api.telegram.org", adapter, concurrency=concurrency)
         async with app:
             await app.start()

@@ -557,7 +557,7 @@ async def test_commands_registered_per_language() -> None:
     assert set(api.commands) == {"en", "sv", "nb", "no", "nn", "da", "fi", ""}
     for language in api.commands:
         names = [c["command"] for c in api.commands[language]]
-        assert names == ["start", "help", "stop", "language"]
+        assert names == ["start", "help", "stop", "language", "forget"]
     described = {language: api.commands[language][0]["description"] for language in api.commands}
     assert len({described[language] for language in ("en", "sv", "nb", "da", "fi")}) == 5
     assert described["no"] == described["nn"] == described["nb"]

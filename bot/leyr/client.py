@@ -46,6 +46,7 @@ from bot.leyr.models import (
     Resource,
     typed_patient_id,
 )
+from bot.ops.metrics import leyr_call
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger("bot.leyr")
@@ -399,6 +400,7 @@ def _log_response(
     method: str, template: str, attempt: int, started: float, response: httpx.Response
 ) -> None:
     elapsed = (time.perf_counter() - started) * 1000
+    leyr_call(method, template, str(response.status_code), elapsed / 1000)
     if response.is_success:
         log.debug(
             "%s %s -> %s %.0fms attempt=%s",
@@ -425,4 +427,5 @@ def _log_response(
 
 def _log_failure(method: str, template: str, attempt: int, started: float, error: str) -> None:
     elapsed = (time.perf_counter() - started) * 1000
+    leyr_call(method, template, error, elapsed / 1000)
     log.warning("%s %s failed %s %.0fms attempt=%s", method, template, error, elapsed, attempt)

@@ -60,21 +60,25 @@ def make_engine(database_url: str) -> AsyncEngine:
     )
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, pseudonym_key: str | None = None
+) -> Config:
+    """`pseudonym_key` lets a migration pseudonymise ids already stored (0003: audit chats)."""
     config = Config(str(HERE / "alembic.ini"))
     config.set_main_option("script_location", str(HERE / "migrations"))
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes["pseudonym_key"] = pseudonym_key
     return config
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+def _upgrade(connection: Connection, pseudonym_key: str | None) -> None:
+    command.upgrade(alembic_config(connection, pseudonym_key), "head")
 
 
-async def migrate(engine: AsyncEngine) -> None:
+async def migrate(engine: AsyncEngine, pseudonym_key: str | None = None) -> None:
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, pseudonym_key)
 
 
 async def open_store(
@@ -82,5 +86,5 @@ async def open_store(
 ) -> Store:
     engine = make_engine(database_url)
     if migrate_schema:
-        await migrate(engine)
+        await migrate(engine, pseudonym_key)
     return Store(engine, pseudonym_key)

@@ -41,10 +41,13 @@ class ChatLink(SQLModel, table=True):
 
 
 class CancellationAudit(SQLModel, table=True):
+    """What the clinic keeps of each cancellation: pseudonyms of the chat and patient (never a
+    Telegram id), the appointment, the outcome, Leyr's `instance`, the time."""
+
     __tablename__ = "cancellation_audit"
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    chat_key: str | None = Field(default=None, max_length=64, index=True)
     patient_key: str = Field(max_length=64)
     appointment_id: str = Field(max_length=200, index=True)
     new_id: str | None = Field(default=None, max_length=200)

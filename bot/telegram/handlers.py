@@ -16,7 +16,10 @@ through the engine (which loads and saves the chat's state), and renders what co
   notes (the SMS the emulator "sent", each injected fault and what the bot did) are shown.
   Other chats never reach the agent: their slash commands all go to the dialog, which answers
   unknown ones with help;
-* `/whoami` is answered in every private chat with that chat's id (for SANDBOX_CHAT_IDS).
+* `/whoami` is answered in every private chat with that chat's id (for SANDBOX_CHAT_IDS);
+* a step still at work after `typing_after` seconds (in practice: waiting on Leyr, up to 10 s a
+  call) shows "typing…" in the chat: one `sendChatAction` per step, at most, sent before the
+  step's replies (Telegram clears it when they arrive).
 
 Nothing here logs message texts, phone numbers or tokens: only ids, types and states.
 """
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from telegram import Bot, CallbackQuery, Message, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -50,6 +53,10 @@ from dialogs import Button, Command, Contact, Event, Reply, Text, Tick
 from dialogs.parsing import command_parts
 
 log = logging.getLogger(__name__)
+
+TYPING_AFTER_SECONDS = 1.0
+"""How long a step may take before the chat shows "typing…": most steps answer sooner, and the
+indicator costs a Bot API call."""
 
 Context = ContextTypes.DEFAULT_TYPE
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -110,8 +117,10 @@ class TelegramAdapter:
         *,
         clinic_name: str,
         clinic_phone: str,
+        typing_after: float = TYPING_AFTER_SECONDS,
     ) -> None:
         self._engine = engine
+        self._typing_after = typing_after
         self._agent = agent
         self._is_sandbox = engine.is_sandbox
         self._clinic_name = clinic_name
@@ -280,7 +289,17 @@ class TelegramAdapter:
     ) -> None:
         engine = self._engine
         chat_id = sender.chat_id
-        handled = await engine.handle(sender, event, update_id=update_id)
+        typing: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self._typing_after,
+            lambda: typing.append(asyncio.create_task(self._typing(bot, chat_id))),
+        )
+        try:
+            handled = await engine.handle(sender, event, update_id=update_id)
+        finally:
+            timer.cancel()
+            if typing:  # sent before the replies, or it would linger after them
+                await typing[0]
         if not handled.duplicate:  # a redelivery's wake-up was set the first time round
             self._wake(chat_id, handled)
         try:
@@ -332,6 +351,12 @@ class TelegramAdapter:
         if handled.sandbox and self._agent is not None:
             for note in await self._agent.notes_for(chat_id, sender.language_code):
                 await bot.send_message(chat_id, message_text(note, sandbox=True))
+
+    async def _typing(self, bot: Bot, chat_id: int) -> None:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as error:  # a nicety: the step goes on
+            log.info("could not show typing chat=%s: %s", chat_id, type(error).__name__)
 
     async def _render(
         self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None

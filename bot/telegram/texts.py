@@ -13,7 +13,7 @@ WHOAMI = "whoami"
 """Answered in every private chat with that chat's id, so a support agent can have it listed in
 SANDBOX_CHAT_IDS. Not in the menu: patients have no use for it."""
 
-MENU = ("start", "help", "stop", "language")
+MENU = ("start", "help", "stop", "language", "forget")
 """The commands of the menu, in its order."""
 
 COMMAND_LANGUAGES = (*LANGUAGES, *ALIASES)

@@ -18,7 +18,7 @@ AGENT = [
     "sandbox_fail",
     "sandbox_shape",
 ]
-PATIENT = ["start", "help", "stop", "language"]
+PATIENT = ["start", "help", "stop", "language", "forget"]
 
 
 def _menus(api: FakeBotApi) -> dict[tuple[int | None, str], list[dict[str, Any]]]:
