@@ -124,7 +124,7 @@ async def test_a_mixed_deployment_keeps_sandbox_and_leyr_chats_apart(tmp_path: P
             # the listed chat: agent commands (in the agent's language), then a test patient's
             # list from the sandbox
             await h.send(api.user_text(SANDBOX, "/sandbox_twostep", language="fi"))
-            assert translations("fi").gettext("agent_two_step") in (api.last(SANDBOX).text or "")
+            assert translations("fi").gettext("sandbox_two_step") in (api.last(SANDBOX).text or "")
             await h.send(api.user_text(SANDBOX, "/sandbox_onestep"))
             assert "one step" in (api.last(SANDBOX).text or "")
             await h.send(api.user_text(SANDBOX, "/start"))
