@@ -11,9 +11,9 @@ from typing import Any
 
 from telegram import Bot, Update
 
+from bot.bench.fake_bot_api import TOKEN, ApiError, FakeBotServer, fake_bot_api_server
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.polling import AckingPoller
-from tests.fake_bot_api import TOKEN, ApiError, FakeBotServer, fake_bot_api_server
 
 WITHIN = 10.0
 

@@ -12,15 +12,16 @@ when nothing else runs at the same time, so it is asked for in sequential passes
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Update
 
-from bot.bench.telegram_fake import FakeBotApi
+from bot.bench.fake_bot_api import Chat, FakeBotApi, FakeBotRequest
+from bot.bench.patients import PatientFailed
 from bot.telegram.handlers import AnyApplication
 
 
@@ -48,10 +49,10 @@ def _chat_of(payload: dict[str, Any]) -> int:
 
 
 class Driver:
-    def __init__(self, fake: FakeBotApi) -> None:
-        self._fake = fake
+    def __init__(self, api: FakeBotApi, request: FakeBotRequest) -> None:
+        self._api = api
+        self._fake = request
         self._application: AnyApplication | None = None
-        self._ids = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[None]] = {}
         self.tally = Tally()
         self.measure_cpu = False
@@ -70,27 +71,31 @@ class Driver:
             if waiting is not None and not waiting.done():
                 waiting.set_result(None)
 
-    async def send(self, payload: dict[str, Any], step: str) -> None:
-        """Put the update on the application's queue; return once it was handled."""
+    async def send(
+        self, payload: dict[str, Any], step: str, expect: Callable[[Chat], bool] = lambda _: True
+    ) -> None:
+        """Put the update (made by the fake, with its id) on the application's queue; return
+        once it was handled, or raise PatientFailed when the chat does not show `expect`."""
         assert self._application is not None, "attach the application first"
-        update_id = next(self._ids)
-        view = self._fake.view(_chat_of(payload))
-        if view is not None:
-            view.take_calls()
+        update_id = int(payload["update_id"])
+        chat = self._api.chats.get(_chat_of(payload))
+        before = chat.calls if chat is not None else 0
         waiting = asyncio.get_running_loop().create_future()
         self._waiting[update_id] = waiting
         started, answering = time.process_time(), self._fake.cpu_seconds
-        update = Update.de_json({"update_id": update_id, **payload}, self._application.bot)
+        update = Update.de_json(payload, self._application.bot)
         self._application.update_queue.put_nowait(update)
         await waiting
         if self.measure_cpu:
             spent = time.process_time() - started - (self._fake.cpu_seconds - answering)
             self.tally.cpu[step].append(spent)
         self.tally.updates[step] += 1
-        if view is not None:
-            calls = view.take_calls()
+        if chat is not None:
+            calls = chat.calls - before
             self.tally.telegram_calls[step] += calls
             self.tally.most_telegram_calls[step] = max(self.tally.most_telegram_calls[step], calls)
+            if not expect(chat):
+                raise PatientFailed(step, "not the expected answer")
 
     def new_tally(self) -> Tally:
         """Start counting afresh; the finished tally is returned."""

@@ -53,18 +53,17 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
 
 import psutil
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from bot.bench.driver import Driver, Tally
+from bot.bench.fake_bot_api import TOKEN, FakeBotApi, FakeBotRequest
 from bot.bench.leyr_process import LeyrControl, leyr_process
 from bot.bench.patients import Identity, Patient, PatientFailed, identities
 from bot.bench.reference import ReferenceHandlers
 from bot.bench.report import Report, Run, Spread
-from bot.bench.telegram_fake import TOKEN, FakeBotApi
 from bot.runtime import Runtime, open_runtime
 from bot.sandbox.seed import synthetic_patients
 from bot.settings import (
@@ -127,7 +126,8 @@ class _Bench:
     options: Options
     leyr: LeyrControl
     runtime: Runtime
-    fake: FakeBotApi
+    api: FakeBotApi
+    fake: FakeBotRequest
     driver: Driver
     people: list[Identity]
     chats: Iterator[int]
@@ -135,7 +135,7 @@ class _Bench:
 
     def patients(self, count: int) -> list[Patient]:
         return [
-            Patient(next(self.chats), self.people[i], self.fake, bulk=self.options.is_bulk(i))
+            Patient(next(self.chats), self.people[i], self.api, bulk=self.options.is_bulk(i))
             for i in range(count)
         ]
 
@@ -145,7 +145,7 @@ class _Bench:
         patients = self.patients(count)
         operations = await self.leyr.operations()
         emulator_cpu = self.leyr.cpu_seconds()
-        calls = Counter(self.fake.calls)
+        calls = Counter(self.api.counts)
         self.driver.new_tally()
         gc.collect()
         cpu, answering, started = time.process_time(), self.fake.cpu_seconds, time.perf_counter()
@@ -179,7 +179,7 @@ class _Bench:
             cpu_ms_per_update=(cpu - harness) / updates * 1000 if updates else 0.0,
             harness_ms_per_update=harness / updates * 1000 if updates else 0.0,
             leyr_operations={k: after.get(k, 0) - operations.get(k, 0) for k in after},
-            telegram_calls=dict(self.fake.calls - calls),
+            telegram_calls=dict(self.api.counts - calls),
             emulator_cpu_seconds=emulator_cpu,
         )
 
@@ -216,22 +216,11 @@ class _Bench:
         try:
             for chat_id in itertools.islice(chats, count):
                 for step in range(REFERENCE_STEPS):
-                    await self.driver.send(_text(chat_id, step + 1, f"{prefix} {step}"), prefix)
+                    await self.driver.send(self.api.user_text(chat_id, f"{prefix} {step}"), prefix)
+                self.api.forget(chat_id)
         finally:
             self.driver.measure_cpu = False
         return Spread.of(self.driver.new_tally().cpu_samples())
-
-
-def _text(chat_id: int, message_id: int, text: str) -> dict[str, Any]:
-    return {
-        "message": {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "Patient"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Patient"},
-            "text": text,
-        }
-    }
 
 
 def _rss_mb() -> float:
@@ -253,7 +242,7 @@ def _database_name(url: str) -> str:
 
 @asynccontextmanager
 async def _application(
-    runtime: Runtime, fake: FakeBotApi, driver: Driver, concurrency: int
+    runtime: Runtime, fake: FakeBotRequest, driver: Driver, concurrency: int
 ) -> AsyncIterator[AnyApplication]:
     adapter = adapter_for(runtime)
     application = build_application(
@@ -301,8 +290,9 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
         if options.database_url is not None:
             stack.push_async_callback(_forget, runtime, base)
         assert runtime.leyr is not None
-        fake = FakeBotApi()
-        driver = Driver(fake)
+        api = FakeBotApi(TOKEN, record=False, deliver=False)
+        fake = FakeBotRequest(api)
+        driver = Driver(api, fake)
         concurrency = options.concurrency_for_run()
         application = await stack.enter_async_context(
             _application(runtime, fake, driver, concurrency)
@@ -317,7 +307,7 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
             floor=floor_chats,
         ).install(application)
         bench = _Bench(
-            options, leyr, runtime, fake, driver, identities(pool), itertools.count(base)
+            options, leyr, runtime, api, fake, driver, identities(pool), itertools.count(base)
         )
         try:
             progress(f"warm-up: {options.warmup} patients, echo and floor")
