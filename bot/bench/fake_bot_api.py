@@ -1,12 +1,11 @@
 """A fake Telegram Bot API, shared by the tests and the benchmark: one model of chats and
-messages, served three ways.
+messages, served two ways.
 
 * `mount(router, api)`: respx routes (https://api.telegram.org/bot<token>/<method>) for tests
   that run the real `telegram.ext.Application` in-process.
 * `FakeBotServer`: a Starlette app for uvicorn on loopback, with long-polling getUpdates and
   offset semantics, for the end-to-end tests that run `python -m bot run` as a subprocess and
   for the benchmark (in a process of its own, with a configurable round-trip time).
-* `FakeBotRequest`: a python-telegram-bot `BaseRequest` that answers in-process, without HTTP.
 
 `FakeBotApi` answers the Bot API methods the bot uses with realistic JSON, keeps each chat's
 messages as the patient would see them (texts, inline keyboards, deletions, the reply keyboard),
@@ -33,7 +32,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from telegram.request import BaseRequest, RequestData
 
 from bot.bench.loopback import serving
 
@@ -165,12 +163,10 @@ def parse_body(content_type: str, body: bytes) -> dict[str, Any]:
 
 
 class FakeBotApi:
-    def __init__(self, token: str = TOKEN, *, record: bool = True, deliver: bool = True) -> None:
-        """`record=False`: count calls (`counts`) without keeping them (the benchmark);
-        `deliver=False`: the updates made are returned only, never kept for getUpdates."""
+    def __init__(self, token: str = TOKEN, *, record: bool = True) -> None:
+        """`record=False`: count calls (`counts`) without keeping them (the benchmark)."""
         self.token = token
         self.record = record
-        self.deliver = deliver
         self.calls: list[Call] = []
         self.counts: Counter[str] = Counter()
         self.answered_at: dict[str, float] = {}
@@ -225,8 +221,7 @@ class FakeBotApi:
 
     def _new_update(self, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), **payload}
-        if self.deliver:
-            self._updates.append(update)
+        self._updates.append(update)
         for listener in list(self.update_listeners):
             listener()
         self._changed()
@@ -588,7 +583,7 @@ class FakeBotServer:
     def __init__(self, api: FakeBotApi, *, round_trip: float = 0.0) -> None:
         """`round_trip`: seconds every call takes on the network, half each way."""
         self.api = api
-        self._half_trip = round_trip / 2
+        self.round_trip = round_trip
         self._wakeup = asyncio.Event()
         self._closing = False
         api.update_listeners.append(self._wakeup.set)
@@ -603,10 +598,10 @@ class FakeBotServer:
         params.update(
             {k: json.loads(v) if k in JSON_PARAMS else v for k, v in request.query_params.items()}
         )
-        if self._half_trip:
-            await asyncio.sleep(self._half_trip)
+        if self.round_trip:
+            await asyncio.sleep(self.round_trip / 2)
             answer = await self._answer(token, method, params)
-            await asyncio.sleep(self._half_trip)
+            await asyncio.sleep(self.round_trip / 2)
             return answer
         return await self._answer(token, method, params)
 
@@ -655,43 +650,3 @@ async def fake_bot_api_server() -> AsyncIterator[tuple[FakeBotServer, str]]:
     server = FakeBotServer(FakeBotApi())
     async with serving(server.app, before_exit=server.close) as url:
         yield server, url
-
-
-class FakeBotRequest(BaseRequest):
-    """`FakeBotApi` answering python-telegram-bot in-process, without HTTP. `cpu_seconds` is the
-    thread CPU spent answering (to leave it out of the bot's own)."""
-
-    def __init__(self, api: FakeBotApi) -> None:
-        self.api = api
-        self.cpu_seconds = 0.0
-
-    @property
-    def read_timeout(self) -> float | None:
-        return 5.0
-
-    async def initialize(self) -> None:
-        """Nothing to open."""
-
-    async def shutdown(self) -> None:
-        """Nothing to close."""
-
-    async def do_request(  # noqa: PLR0917 - PTB's signature
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: object = None,
-        write_timeout: object = None,
-        connect_timeout: object = None,
-        pool_timeout: object = None,
-    ) -> tuple[int, bytes]:
-        if request_data is not None:
-            request_data.json_parameters  # noqa: B018 - what PTB's HTTP request encodes too
-        started = time.thread_time()
-        try:
-            token, _, endpoint = url.rpartition("/")
-            params = request_data.parameters if request_data is not None else {}
-            status, body = self.api.respond(token.rpartition("/bot")[2], endpoint, dict(params))
-            return status, json.dumps(body).encode()
-        finally:
-            self.cpu_seconds += time.thread_time() - started

@@ -29,17 +29,20 @@ import logging
 import re
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from telegram.constants import FloodLimit
 from telegram.error import InvalidToken, NetworkError
 
 from bot.runtime import Runtime, open_runtime
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.commands import register_commands
-from bot.telegram.handlers import TelegramAdapter
+from bot.telegram.handlers import AnyApplication, TelegramAdapter
+from bot.telegram.ordering import DEFAULT_CONCURRENCY
 from bot.telegram.polling import AckingPoller
 
 log = logging.getLogger(__name__)
@@ -92,6 +95,10 @@ class Service:
     token: str
     api_url: str
     poller: AckingPoller
+    overall_rate: float = FloodLimit.MESSAGES_PER_SECOND
+    """Bot API calls per second across all chats (Telegram's broadcast limit; 0 lifts it)."""
+    concurrency: int = DEFAULT_CONCURRENCY
+    """Updates at work at once."""
 
 
 def build_service(settings: Settings) -> Service:
@@ -110,18 +117,42 @@ def adapter_for(runtime: Runtime) -> TelegramAdapter:
     )
 
 
-async def serve(service: Service, stop: asyncio.Event) -> None:
+def _nothing(runtime: Runtime, application: AnyApplication) -> None:
+    """No preparation."""
+
+
+async def serve(
+    service: Service,
+    stop: asyncio.Event,
+    *,
+    prepare: Callable[[Runtime, AnyApplication], None] = _nothing,
+    on_done: Callable[[object], None] | None = None,
+) -> None:
     """Open the runtime, build the adapter and application over it, and run until `stop` is set
-    (or the poller gives up on an invalid token), then drain."""
+    (or the poller gives up on an invalid token), then drain. `prepare` sees the runtime and
+    the application before polling starts, `on_done` each finished update after the poller
+    (the benchmark adds its reference handlers and its meter there)."""
     poller, settings = service.poller, service.settings
+
+    def finished(update: object) -> None:
+        poller.finished(update)
+        if on_done is not None:
+            on_done(update)
+
     async with AsyncExitStack() as resources:
         runtime = await resources.enter_async_context(open_runtime(settings))
         adapter = adapter_for(runtime)
         application = build_application(
-            service.token, service.api_url, adapter, on_done=poller.finished
+            service.token,
+            service.api_url,
+            adapter,
+            on_done=finished,
+            overall_rate=service.overall_rate,
+            concurrency=service.concurrency,
         )
         await application.initialize()
         resources.push_async_callback(application.shutdown)
+        prepare(runtime, application)
         if adapter.scheduler is not None:
             for chat_id, when in await runtime.engine.wake_ups():
                 adapter.scheduler.schedule(chat_id, when)
