@@ -182,6 +182,9 @@ class FakeBotApi:
         self._update_ids = itertools.count(5000)
         self._query_ids = itertools.count(9000)
         self.confirmed_offset = 0
+        self._highest_id = 0
+        self.returned: Counter[int] = Counter()
+        """How often getUpdates returned each update."""
         self.listeners: list[Callable[[], None]] = []  # told after every call and update
         self.update_listeners: list[Callable[[], None]] = []  # told when an update is queued
         self.webhook_deleted = 0
@@ -221,6 +224,7 @@ class FakeBotApi:
 
     def _new_update(self, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), **payload}
+        self._highest_id = update["update_id"]
         self._updates.append(update)
         for listener in list(self.update_listeners):
             listener()
@@ -549,12 +553,16 @@ class FakeBotApi:
 
     def _m_getupdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset") or 0)
-        if offset:
-            self.confirmed_offset = max(self.confirmed_offset, offset)
+        if offset and offset <= self._highest_id + 1:
+            # An offset above every id given out refers to an earlier sequence (the ids went
+            # backwards, see `next_update_ids`): it confirms none of the current one.
+            self.confirmed_offset = offset
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         allowed = params.get("allowed_updates") or None
         limit = int(params.get("limit") or 100)
         ready = [u for u in self._updates if allowed is None or any(k in u for k in allowed)]
+        for update in ready[:limit]:
+            self.returned[update["update_id"]] += 1
         return ready[:limit]
 
     def _m_close(self, params: dict[str, Any]) -> Any:

@@ -18,7 +18,7 @@ STEP_MS = 30
 TAIL_MS = 100
 """The slack in the first reply's p99 target (on top of two Leyr and two Bot API trips)."""
 BUTTON_MS = 50
-"""A button press is answered within this, p99."""
+"""A button press is answered within this, p99 (less the Bot API's round trip)."""
 KNEE_RATE = 30.0
 """Patients per second the bot must take with the first-reply p99 under 2 x Leyr + 100 ms."""
 
@@ -241,7 +241,7 @@ class Report:
                     f"{step} {s.p50:.0f}/{s.p99:.0f}" for step, s in run.first_reply_by_step.items()
                 )
                 + " (p50/p99 ms)",
-                _spread("button answer", run.button),
+                _spread("button answer", run.button, "(less one Telegram round trip)"),
                 "  Leyr calls              "
                 + ", ".join(f"{k} {v}" for k, v in sorted(run.leyr_operations.items()))
                 + (" (at the lower bound)" if run.leyr_at_lower_bound else " (ABOVE the bound)"),

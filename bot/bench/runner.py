@@ -4,7 +4,7 @@ Set-up, three processes. The Leyr emulator, with the chosen latency per call; th
 with the simulated patients beside it (`bot.bench.telegram_process`), with the chosen round-trip
 time per Bot API call; and, in this process, the bot as `python -m bot run` runs it: the runtime
 (storage, engine, Leyr client over loopback HTTP, chats not sandbox), the `Application` with its
-`ChatOrderedProcessor`, the adapter's handlers and the `AckingPoller`, which fetches the updates
+`ChatOrderedProcessor`, the adapter's handlers and the `InboxPoller`, which fetches the updates
 with getUpdates over HTTP. Only Telegram's 30 calls/s broadcast limit is lifted (the fake has
 none). Echo and floor reference handlers sit on the same application, reached the same way.
 
@@ -67,17 +67,9 @@ from bot.settings import (
     load_settings,
 )
 from bot.store.tables import CancellationAudit, ChatLink, ChatState
-from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.handlers import AnyApplication
 from bot.telegram.ordering import DEFAULT_CONCURRENCY
-from bot.telegram.polling import AckingPoller
-from bot.telegram.service import (
-    POLL_TIMEOUT_SECONDS,
-    Service,
-    serve,
-    telegram_api_url,
-    telegram_token,
-)
+from bot.telegram.service import Service, serve, telegram_api_url, telegram_token
 
 log = logging.getLogger(__name__)
 
@@ -330,12 +322,10 @@ def _database_name(url: str) -> str:
 def _service(settings: Settings, concurrency: int) -> Service:
     """The service as `bot.telegram.service.build_service` makes it, with no overall Bot API
     rate limit (the fake has none)."""
-    poller = AckingPoller(ALLOWED_UPDATES, timeout=POLL_TIMEOUT_SECONDS)
     return Service(
         settings,
         telegram_token(settings),
         telegram_api_url(settings),
-        poller,
         overall_rate=0,
         concurrency=concurrency,
     )

@@ -4,7 +4,8 @@ from Telegram) and wait for the bot's answers there, timing what a patient feels
 
 * first reply: from the moment an update is made to the first sendMessage or editMessageText
   the bot makes for that chat after it;
-* button answer: from a button press to its answerCallbackQuery.
+* button answer: from a button press to its answerCallbackQuery, less one Bot API round trip
+  (the press's way to the bot and the answer's way back: the network's share, not the bot's).
 
 Arrivals are all at once, or open-loop at a given rate (exponential gaps: a Poisson process),
 each patient stepping through its flow as fast as the bot answers. In a sequential pass
@@ -57,8 +58,16 @@ class Timings:
 
 
 class Simulator:
-    def __init__(self, api: FakeBotApi, leyr_url: str, people: list[Identity]) -> None:
+    def __init__(
+        self,
+        api: FakeBotApi,
+        leyr_url: str,
+        people: list[Identity],
+        round_trip: Callable[[], float] = lambda: 0.0,
+    ) -> None:
+        """`round_trip()`: the Bot API's round-trip time now, in seconds."""
         self._api = api
+        self._round_trip = round_trip
         self._leyr_url = leyr_url
         self._people = people
 
@@ -85,7 +94,8 @@ class Simulator:
             if query is not None:
                 while query not in api.answered_at:
                     await _wait(changed, deadline, step)
-                timings.button.append((api.answered_at[query] - made) * 1000)
+                network = self._round_trip()
+                timings.button.append((api.answered_at[query] - made - network) * 1000)
             if settle:
                 while True:
                     changed.clear()

@@ -39,7 +39,7 @@ LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 def build_app(leyr_url: str, patients: int) -> Starlette:
     api = FakeBotApi(TOKEN, record=False)
     server = FakeBotServer(api)
-    simulator = Simulator(api, leyr_url, identities(patients))
+    simulator = Simulator(api, leyr_url, identities(patients), lambda: server.round_trip)
 
     async def round_trip(request: Request) -> JSONResponse:
         server.round_trip = float((await request.json())["ms"]) / 1000

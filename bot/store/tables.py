@@ -1,4 +1,5 @@
-"""The tables: per-chat dialog state, chat-to-patient links, and the cancellation audit log."""
+"""The tables: per-chat dialog state, chat-to-patient links, the cancellation audit log, and the
+inbox of Telegram updates not yet handled."""
 
 from __future__ import annotations
 
@@ -51,3 +52,15 @@ class CancellationAudit(SQLModel, table=True):
     outcome: str = Field(max_length=40)
     leyr_instance: str | None = Field(default=None, max_length=100)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class UpdateInbox(SQLModel, table=True):
+    """Telegram updates stored before they are confirmed to Telegram, until they were handled.
+    `seq` is ours: it only ever grows, also when Telegram's own ids go backwards."""
+
+    __tablename__ = "update_inbox"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())

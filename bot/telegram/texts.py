@@ -1,6 +1,6 @@
 """The Telegram adapter's own words (the dialog's are in `dialogs.catalogs`): command menus, the
-apology after an internal error, the answer in group chats, the chat's id for /whoami, and the
-sandbox marks."""
+apology after an internal error, the answer in group chats, the "one moment" to a flooding
+chat, the chat's id for /whoami, and the sandbox marks."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Your last message was handled, but its answer could not be shown. "
             "Send /start to see where things stand."
         ),
+        "busy": "One moment, please: I am still on your earlier messages.",
         "sms": "📨 SMS to the test patient's phone:\n{text}",
         "whoami": "This chat's id is {chat_id} (for SANDBOX_CHAT_IDS).",
     },
@@ -56,6 +57,7 @@ _TEXTS: dict[str, dict[str, str]] = {
             "Ditt senaste meddelande hanterades, men svaret kunde inte visas. "
             "Skicka /start för att se hur det står till."
         ),
+        "busy": "Ett ögonblick, tack: jag arbetar fortfarande med dina tidigare meddelanden.",
         "sms": "📨 SMS till testpatientens telefon:\n{text}",
         "whoami": "Den här chattens id är {chat_id} (för SANDBOX_CHAT_IDS).",
     },
