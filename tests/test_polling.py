@@ -195,3 +195,23 @@ async def test_stop_abandons_the_long_poll_and_confirm_acknowledges_what_was_sto
         assert api.confirmed_offset == sent + 1
         assert api.pending_updates() == 0
         assert await stored(store) == []
+
+
+async def test_each_update_is_shown_to_on_fetch_before_it_is_queued(store: Store) -> None:
+    """The service answers a button press there, before anything else waits on it."""
+    async with fake_bot_api_server() as (server, url):
+        api = server.api
+        api.user_text(1, "/start")
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        seen: list[tuple[int, int]] = []
+        poller = InboxPoller(
+            ALLOWED_UPDATES,
+            timeout=5,
+            on_fetch=lambda update: seen.append((update.update_id, queue.qsize())),
+        )
+        async with Bot(TOKEN, base_url=f"{url}/bot") as bot:
+            task = asyncio.create_task(poller.run(bot, queue, Inbox(store)))
+            [update] = await take(queue, 1)
+            poller.stop()
+            await asyncio.wait_for(task, WITHIN)
+        assert seen == [(update.update_id, 0)]
