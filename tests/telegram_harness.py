@@ -13,6 +13,7 @@ from typing import Any
 import respx
 from telegram import Update
 
+from bot.bench.fake_bot_api import TOKEN, FakeBotApi, mount
 from bot.engine import Handled, Sender
 from bot.telegram.app import build_application
 from bot.telegram.handlers import AgentTools, AnyApplication, DialogEngine, TelegramAdapter
@@ -31,7 +32,6 @@ from dialogs.i18n import language_for
 from dialogs.machine import IDLE, asks_contact, awaits_code
 from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
-from tests.fake_bot_api import TOKEN, FakeBotApi, mount
 from tests.fake_clinic import CODE, NOW, Directory, FakeClinic, config, digest, services
 
 CLINIC = "Test Clinic"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
+from bot.bench.fake_bot_api import TOKEN
 from bot.runtime import dialog_config, open_runtime
 from bot.settings import (
     SANDBOX_CLIENT_ID,
@@ -16,7 +17,6 @@ from bot.settings import (
     Settings,
     load_settings,
 )
-from tests.fake_bot_api import TOKEN
 
 
 def test_defaults_run_everything_on_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:

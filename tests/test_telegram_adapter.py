@@ -16,6 +16,7 @@ from telegram import CallbackQuery
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
+from bot.bench.fake_bot_api import ApiError, FakeBotApi
 from bot.engine import Handled, Sender
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, api_urls
@@ -28,7 +29,6 @@ from bot.telegram.texts import SANDBOX_MARK
 from dialogs.events import Event
 from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
-from tests.fake_bot_api import ApiError, FakeBotApi
 from tests.telegram_harness import ScriptedEngine, echo, running
 
 A, B, C = 101, 202, 303

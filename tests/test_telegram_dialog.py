@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.bench.fake_bot_api import FakeBotApi
 from bot.telegram.ordering import ChatTick
 from bot.telegram.texts import SANDBOX_MARK
 from dialogs.machine import AWAITING_CODE, CHOOSE, IDENTIFY_CONTACT, IDENTIFY_NUMBER
-from tests.fake_bot_api import FakeBotApi
 from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE
 from tests.telegram_harness import Harness, dialog, running
 

@@ -13,10 +13,10 @@ import re
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 
+from bot.bench.fake_bot_api import FakeBotApi
 from dialogs.clinic import CancelOutcome
 from dialogs.i18n import translations
 from dialogs.machine import AWAITING_CODE, CHOOSE, IDENTIFY_NUMBER, IDLE
-from tests.fake_bot_api import FakeBotApi
 from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
 from tests.telegram_harness import Dialog, Harness, dialog, running
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from bot.bench.fake_bot_api import TOKEN
 from bot.sandbox.agent import SandboxAgent
 from bot.sandbox.emulator import Emulator
 from bot.settings import SANDBOX_CARE_UNIT, Settings
 from bot.telegram.texts import SANDBOX_MARK
 from dialogs.i18n import translations
-from tests.fake_bot_api import TOKEN
 from tests.telegram_harness import Harness, running
 
 runtime_module = pytest.importorskip("bot.runtime")

@@ -12,7 +12,7 @@ import socket
 import sys
 from pathlib import Path
 
-from tests.fake_bot_api import TOKEN, fake_bot_api_server
+from bot.bench.fake_bot_api import TOKEN, fake_bot_api_server
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_SECONDS = 60.0

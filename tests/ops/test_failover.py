@@ -34,8 +34,8 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.seed import synthetic_patients
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from bot.store import open_store
-from tests.fake_bot_api import FakeBotApi, FakeBotServer
-from tests.loopback import serving
+from bot.bench.fake_bot_api import FakeBotApi, FakeBotServer
+from bot.bench.loopback import serving
 from tests.service_process import bot_environment, bot_process
 
 pytestmark = pytest.mark.slow

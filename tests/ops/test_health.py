@@ -14,7 +14,7 @@ import pytest
 
 from bot.ops.health import BOT_API_RECENT_SECONDS, Readiness, health_app
 from tests.conftest import PRIVATE
-from tests.fake_bot_api import TOKEN, FakeBotServer, fake_bot_api_server
+from bot.bench.fake_bot_api import TOKEN, FakeBotServer, fake_bot_api_server
 from tests.service_process import bot_environment, bot_process
 
 CHAT = 515151

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.telegram.texts import SANDBOX_MARK
-from tests.fake_bot_api import TOKEN
+from bot.bench.fake_bot_api import TOKEN
 from tests.telegram_harness import Harness, running
 
 SANDBOX = 31337

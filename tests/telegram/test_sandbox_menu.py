@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.telegram.commands import register_commands
 from bot.telegram.texts import COMMAND_LANGUAGES
-from tests.fake_bot_api import FakeBotApi
+from bot.bench.fake_bot_api import FakeBotApi
 from tests.telegram_harness import ScriptedEngine, running
 
 AGENT = [
