@@ -8,30 +8,26 @@ patients, reference texts and a flood, each answered with what the patients felt
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import os
 import re
 import socket
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psutil
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from bot.bench.child import Control, child
 from bot.bench.fake_bot_api import TOKEN, FakeBotApi, FakeBotServer
 from bot.bench.patients import identities
 from bot.bench.simulator import Simulator
 
-STARTUP_SECONDS = 60.0
-STOP_SECONDS = 10.0
 RUN_SECONDS = 3600.0
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
@@ -112,18 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-@dataclass
-class TelegramControl:
+class TelegramControl(Control):
     """The fake Bot API's base URL and the benchmark's controls."""
 
-    base_url: str
-    process: psutil.Process
-    http: httpx.AsyncClient
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = await self.http.request(method, f"/_bench/{path}", **kwargs)
-        response.raise_for_status()
-        return response.json()
+    CONTROLS = "/_bench"
 
     async def set_round_trip(self, ms: int) -> None:
         await self._call("PUT", "round-trip", json={"ms": ms})
@@ -146,44 +134,18 @@ class TelegramControl:
         answer: dict[str, int] = await self._call("GET", "counts")
         return answer
 
-    def cpu_seconds(self) -> float:
-        times = self.process.cpu_times()
-        return float(times.user + times.system)
-
 
 @contextlib.asynccontextmanager
 async def telegram_process(leyr_url: str, patients: int) -> AsyncIterator[TelegramControl]:
     """The fake Bot API and the simulated patients in their own process, stopped on exit."""
     env = {**os.environ, "LOG_LEVEL": "WARNING"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.bench.telegram_process",
-        "--leyr",
-        leyr_url,
-        "--patients",
-        str(patients),
-        stdout=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    try:
-        assert process.stdout is not None
-        async with asyncio.timeout(STARTUP_SECONDS):
-            line = await process.stdout.readline()
-        found = LISTENING.search(line.decode(errors="replace"))
-        if found is None:
-            raise RuntimeError("the fake Bot API exited before it was listening")
-        base_url = found.group(1)
-        async with httpx.AsyncClient(base_url=base_url, timeout=RUN_SECONDS) as http:
-            yield TelegramControl(base_url, psutil.Process(process.pid), http)
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), STOP_SECONDS)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
+    argv = [sys.executable, "-m", "bot.bench.telegram_process"]
+    argv += ["--leyr", leyr_url, "--patients", str(patients)]
+    async with (
+        child(argv, env, LISTENING, "the fake Bot API") as (base_url, process),
+        httpx.AsyncClient(base_url=base_url, timeout=RUN_SECONDS) as http,
+    ):
+        yield TelegramControl(base_url, process, http)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-
 from bot.leyr.capabilities import Support, support_for
 from bot.leyr.client import LeyrClient
 from bot.leyr.errors import (
@@ -46,6 +44,7 @@ from dialogs.clinic import (
     PatientRecord,
     PendingGone,
 )
+from dialogs.parsing import e164
 
 log = logging.getLogger("bot.leyr")
 
@@ -120,7 +119,7 @@ class LeyrClinic:
             patient = await self._client.get_patient(self._id_type, personal_number)
         except LeyrError as error:
             raise _translate_lookup(error) from None
-        phones = tuple(p for p in (_e164(raw, self._region) for raw in patient.phones) if p)
+        phones = tuple(p for p in (e164(raw, self._region) for raw in patient.phones) if p)
         patient_id = patient.emr_id or patient.id
         if patient.id != patient_id:
             if len(self._aliases) >= ALIASES:
@@ -262,16 +261,6 @@ def _match(requested: list[str], answered: list[AppointmentState]) -> list[Cance
             "bulk cancel answer unmatched: %s ids left, %s items left", len(rest_ids), len(rest)
         )
     return [CancelOutcome(r, paired[r].id, paired[r].status) for r in requested if r in paired]
-
-
-def _e164(raw: str, region: str) -> str | None:
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _client_side(error: LeyrError) -> bool:
