@@ -11,8 +11,8 @@ from dialogs import machine as m
 from dialogs.catalogs import en, sv
 from dialogs.clinic import ClinicUnavailable, NotSupported, OutcomeUnknown
 from dialogs.events import Button, Command, Contact, Text, Tick
-from tests.dialog_driver import Driver, to_state
-from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
+from tests.support.dialog_driver import Driver, to_state
+from tests.support.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
 
 
 def cancels(driver: Driver) -> list[str]:

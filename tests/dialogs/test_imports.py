@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-DIALOGS = Path(__file__).resolve().parents[1] / "dialogs"
+from tests.support.paths import REPO
+
+DIALOGS = REPO / "dialogs"
 FORBIDDEN = {
     "telegram",
     "httpx",

@@ -17,8 +17,8 @@ from dialogs.context import DialogContext
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.steps import STEPS
 from dialogs.turn import Turn
-from tests.dialog_driver import Driver, to_state
-from tests.fake_clinic import (
+from tests.support.dialog_driver import Driver, to_state
+from tests.support.fake_clinic import (
     CODE,
     NOW,
     PATIENT_ID,

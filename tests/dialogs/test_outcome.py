@@ -8,8 +8,8 @@ from datetime import UTC
 from dialogs import machine as m
 from dialogs.clinic import ClinicRefused, ClinicUnavailable
 from dialogs.events import Button, Command, Contact, Text
-from tests.dialog_driver import Driver, to_state
-from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, services
+from tests.support.dialog_driver import Driver, to_state
+from tests.support.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, services
 
 CLINIC_PHONE = "+46 8 123 456 00"
 

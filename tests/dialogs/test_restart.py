@@ -7,8 +7,8 @@ import pytest
 
 from dialogs import machine as m
 from dialogs.events import Command, Text
-from tests.dialog_driver import to_state
-from tests.fake_clinic import CODE
+from tests.support.dialog_driver import to_state
+from tests.support.fake_clinic import CODE
 
 
 @pytest.mark.parametrize("state", m.STATES)

@@ -20,7 +20,7 @@ from dialogs.clinic import (
     PatientNotFound,
     PendingGone,
 )
-from tests.test_leyr_client import APPOINTMENT, BASE, INSTANCE, UNIT, envelope
+from tests.leyr.test_client import APPOINTMENT, BASE, INSTANCE, UNIT, envelope
 
 
 async def no_sleep(_: float) -> None:

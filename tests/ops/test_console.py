@@ -12,8 +12,9 @@ from pathlib import Path
 
 from bot.console import chat, numbered
 from bot.settings import load_settings
+from tests.support.paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 
 class Script(io.StringIO):

@@ -40,7 +40,7 @@ from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SE
 from bot.store import open_store
 from tests.fake_bot_api import FakeBotApi, FakeBotServer, fake_bot_api_server
 from tests.loopback import serving
-from tests.service_process import bot_environment, bot_process
+from tests.support.service_process import bot_environment, bot_process
 
 pytestmark = pytest.mark.slow
 

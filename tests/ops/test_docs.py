@@ -4,13 +4,13 @@ sections, and `.env.example`, which lists every setting."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from dotenv import dotenv_values
 
 from bot.settings import Settings
+from tests.support.paths import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SETTINGS = {name.upper() for name in Settings.model_fields}
 SECTIONS = ("## Configuration", "## Running on Telegram", "## Sandbox chats")
 

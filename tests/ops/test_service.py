@@ -18,7 +18,7 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from tests.fake_bot_api import TOKEN, ApiError, FakeBotApi, FakeBotServer, fake_bot_api_server
-from tests.service_process import bot_environment, bot_process
+from tests.support.service_process import bot_environment, bot_process
 
 CHAT = 424242
 STARTUP_SECONDS = 60.0

@@ -17,6 +17,7 @@ from bot.settings import (
     load_settings,
 )
 from tests.fake_bot_api import TOKEN
+from tests.support.paths import REPO
 
 
 def test_defaults_run_everything_on_the_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -56,7 +57,7 @@ def test_a_bad_setting_is_named_in_one_line(
     assert named in message and "\n" not in message
 
 
-ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+ENV_EXAMPLE = REPO / ".env.example"
 REAL_KEY = "k" * 32
 
 

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from tests.fake_bot_api import TOKEN, fake_bot_api_server
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_SECONDS = 60.0
 
 

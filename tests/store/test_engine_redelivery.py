@@ -17,7 +17,7 @@ from bot.engine import Engine, Handled, Sender
 from bot.store import Store, open_store
 from dialogs import machine as m
 from dialogs.events import Button, Command, Contact, Event, Text
-from tests.fake_clinic import CODE, NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services
+from tests.support.fake_clinic import CODE, NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services
 
 SENDER = Sender(chat_id=31, user_id=31, language_code="en")
 

@@ -11,7 +11,7 @@ from dialogs import Services, run_step
 from dialogs.context import DialogContext
 from dialogs.events import Button, Command, Contact, Event, Text
 from dialogs.replies import Option, StepResult
-from tests.fake_clinic import NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services
+from tests.support.fake_clinic import NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services
 
 
 @dataclass

@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from tests.fake_bot_api import TOKEN
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
 
 
 def bot_environment(api_url: str, tmp_path: Path) -> dict[str, str]:

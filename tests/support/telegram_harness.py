@@ -25,7 +25,7 @@ from dialogs.i18n import language_for
 from dialogs.machine import IDLE, asks_contact, awaits_code
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import TOKEN, FakeBotApi, mount
-from tests.fake_clinic import CODE, NOW, Directory, FakeClinic, config, digest, services
+from tests.support.fake_clinic import CODE, NOW, Directory, FakeClinic, config, digest, services
 
 CLINIC = "Test Clinic"
 CLINIC_PHONE = "+46 8 123 456 00"

@@ -17,8 +17,8 @@ from dialogs.catalogs import en
 from dialogs.clinic import CancelOutcome
 from dialogs.machine import AWAITING_CODE, CHOOSE, IDENTIFY_NUMBER, IDLE
 from tests.fake_bot_api import FakeBotApi
-from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
-from tests.telegram_harness import Dialog, Harness, dialog, running
+from tests.support.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
+from tests.support.telegram_harness import Dialog, Harness, dialog, running
 
 SANDBOX = 111
 LIVE = 222

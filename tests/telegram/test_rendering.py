@@ -29,7 +29,7 @@ from bot.telegram.texts import SANDBOX_MARK
 from dialogs.events import Event
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import ApiError, FakeBotApi
-from tests.telegram_harness import ScriptedEngine, echo, running
+from tests.support.telegram_harness import ScriptedEngine, echo, running
 
 A, B, C = 101, 202, 303
 

@@ -1,6 +1,6 @@
 """The real dialog through the real `telegram.ext.Application`, on the respx fake Bot API.
 
-Storage and clinic are in memory (tests/telegram_harness.py: `MemoryEngine` keeps
+Storage and clinic are in memory (tests/support/telegram_harness.py: `MemoryEngine` keeps
 `bot.engine.Engine`'s contract; `FakeClinic` is the dialog tests' clinic). What is checked is what
 the patient sees: messages, edits, buttons, deletions, and what reaches the clinic.
 """
@@ -14,8 +14,8 @@ from bot.telegram.ordering import ChatTick
 from bot.telegram.texts import SANDBOX_MARK
 from dialogs.machine import AWAITING_CODE, CHOOSE, IDENTIFY_CONTACT, IDENTIFY_NUMBER
 from tests.fake_bot_api import FakeBotApi
-from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE
-from tests.telegram_harness import Harness, dialog, running
+from tests.support.fake_clinic import CODE, PERSONAL_NUMBER, PHONE
+from tests.support.telegram_harness import Harness, dialog, running
 
 SANDBOX = 111
 LIVE = 222

@@ -18,7 +18,7 @@ from bot.sandbox.emulator import Emulator
 from bot.settings import SANDBOX_CARE_UNIT, Settings
 from bot.telegram.texts import SANDBOX_MARK
 from tests.fake_bot_api import TOKEN
-from tests.telegram_harness import Harness, running
+from tests.support.telegram_harness import Harness, running
 
 runtime_module = pytest.importorskip("bot.runtime")
 
