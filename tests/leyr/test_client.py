@@ -30,45 +30,8 @@ from bot.leyr.lanes import LaneTransport
 from bot.logs import setup_logging
 from bot.settings import ConfigError, Settings
 from bot.telegram.ordering import DEFAULT_CONCURRENCY
-
-BASE = "https://api.leyr.io/api"
-UNIT = f"{BASE}/emrs/webdoc/care-units/cu-1"
-SECRET = "s3cret-value"
-PERSONAL = "191212121212"
-INSTANCE = "d3e84cc1-148a-4edf-9579-5dcef1d6dbfa"
-APPOINTMENT = {
-    "id": "a-1",
-    "start": "2026-03-25T14:00:00+01:00",
-    "end": "2026-03-25T14:30:00+01:00",
-    "status": "booked",
-    "comment": None,
-    "care_unit_id": "cu-1",
-    "patient_id": "p-1",
-    "resource_id": "r-1",
-    "healthcare_service_id": "hs-1",
-}
-
-
-def envelope(
-    code: str = "BAD_REQUEST", error_code: str = "BAD_INPUT", status: int = 400
-) -> dict[str, Any]:
-    return {
-        "code": code,
-        "type": f"https://docs.leyr.io/api/error-handling/{code.lower()}",
-        "title": "Request validation failed",
-        "status": status,
-        "detail": f"Personnummer {PERSONAL} rejected by EHR",
-        "instance": INSTANCE,
-        "errors": [{"error_code": error_code, "details": "x", "emr_error": None, "path": None}],
-    }
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
+from tests.support.clock import Sleeps
+from tests.support.leyr_answers import APPOINTMENT, BASE, INSTANCE, PERSONAL, SECRET, UNIT, envelope
 
 
 @pytest.fixture

@@ -26,26 +26,15 @@ from bot.sandbox.faults import Fault
 from bot.sandbox.server import make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from dialogs.clinic import CodeRejected, PendingGone
+from tests.support.clock import Clock, Sleeps, no_sleep
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 MAIN = "191212121212"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-async def no_sleep(_: float) -> None:
-    return None
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -293,16 +282,12 @@ async def test_faults_on_reads_retry_then_give_up(emulator: Emulator, leyr: Leyr
 
 
 async def test_latency_uses_the_injected_sleep(clock: Clock) -> None:
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    emulator = Emulator(now=clock, sleep=sleep)
+    sleeps = Sleeps()
+    emulator = Emulator(now=clock, sleep=sleeps)
     emulator.set_latency(200)
     async with client_for(emulator) as leyr:
         await leyr.list_resources()
-    assert slept == [0.2]
+    assert sleeps.delays == [0.2]
 
 
 async def test_reset_and_determinism(clock: Clock) -> None:

@@ -20,11 +20,8 @@ from dialogs.clinic import (
     PatientNotFound,
     PendingGone,
 )
-from tests.leyr.test_client import APPOINTMENT, BASE, INSTANCE, UNIT, envelope
-
-
-async def no_sleep(_: float) -> None:
-    return None
+from tests.support.clock import no_sleep
+from tests.support.leyr_answers import APPOINTMENT, BASE, INSTANCE, UNIT, envelope
 
 
 @pytest.fixture

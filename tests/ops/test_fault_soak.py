@@ -16,6 +16,7 @@ from bot.runtime import open_runtime
 from bot.sandbox.emulator import Emulator
 from bot.settings import load_settings
 from dialogs.events import Button, Command, Event, Text
+from tests.support.clock import no_sleep
 
 DIALOGS = 500
 FAULT_RATE = 0.2
@@ -24,10 +25,6 @@ RETRIES = 3
 DEFINITIVE = ("✅ Cancelled", "❌ Not cancelled", "can't reach", "does not allow", "no upcoming")
 
 pytestmark = pytest.mark.slow
-
-
-async def no_sleep(_: float) -> None:
-    return None
 
 
 def options(handled: Handled) -> list[tuple[str, str]]:

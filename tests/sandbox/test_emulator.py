@@ -25,6 +25,7 @@ from bot.sandbox.seed import (
 )
 from bot.sandbox.server import bound_port, make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from tests.support.clock import Clock, Sleeps
 
 HEADERS = {"x-leyr-client-id": SANDBOX_CLIENT_ID, "x-leyr-client-secret": SANDBOX_CLIENT_SECRET}
 UNIT = f"/emrs/sandbox/care-units/{SANDBOX_CARE_UNIT}"
@@ -33,25 +34,9 @@ MAIN_PHONE = "+46701234567"
 START = datetime(2026, 3, 2, 9, 7, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -644,7 +629,7 @@ async def test_latency_uses_injected_sleep(
     r = await client.get("/emrs/sandbox/care-units")
     assert r.status_code == 200
     await client.get("/emrs/sandbox/care-units")
-    assert sleeps.seconds == [1.25, 0.25]
+    assert sleeps.delays == [1.25, 0.25]
 
 
 async def test_timeout_lands_the_write_but_loses_the_answer(

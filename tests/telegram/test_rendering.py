@@ -29,6 +29,7 @@ from bot.telegram.texts import SANDBOX_MARK
 from dialogs.events import Event
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import ApiError, FakeBotApi
+from tests.support.clock import Sleeps
 from tests.support.telegram_harness import ScriptedEngine, echo, running
 
 A, B, C = 101, 202, 303
@@ -656,12 +657,8 @@ async def test_a_reply_survives_bot_api_5xx_and_network_errors(
 
 
 async def test_network_errors_are_retried_but_bad_requests_are_final() -> None:
-    slept: list[float] = []
-
-    async def no_sleep(delay: float) -> None:
-        slept.append(delay)
-
-    limiter = RetryingRateLimiter(network_retries=2, sleep=no_sleep)
+    sleeps = Sleeps()
+    limiter = RetryingRateLimiter(network_retries=2, sleep=sleeps)
     await limiter.initialize()
     calls: list[int] = []
 
@@ -672,7 +669,7 @@ async def test_network_errors_are_retried_but_bad_requests_are_final() -> None:
         return True
 
     assert await limiter.process_request(flaky, (), {}, "sendMessage", {"chat_id": 1}, None)
-    assert len(calls) == 3 and slept == [0.5, 1.0]
+    assert len(calls) == 3 and sleeps.delays == [0.5, 1.0]
 
     async def refused(*args: object, **kwargs: object) -> bool:
         calls.append(1)
