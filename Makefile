@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat run sandbox bench test lint typecheck check lock diagram clean
+.PHONY: install chat run sandbox bench test test-fast lint typecheck check lock diagram clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)  ## simulated patients through the real bot: throughput, CPU, me
 
 test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  ## everything but the tests marked slow (crash, soak, hostile input, processes)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,6 +26,7 @@ def _consistent(spread: Spread) -> None:
     assert spread.mean > 0
 
 
+@pytest.mark.slow
 async def test_a_small_run_completes_and_reports_every_figure(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.console import chat, numbered
 from bot.settings import load_settings
 from tests.support.paths import REPO
@@ -76,6 +78,7 @@ async def test_a_newcomer_cancels_through_the_two_step_path(tmp_path: Path) -> N
     assert "✅ Cancelled:" in screen.split("We have sent an SMS")[-1]
 
 
+@pytest.mark.slow
 def test_python_m_bot_chat_runs_with_piped_input(tmp_path: Path) -> None:
     env = {
         k: v

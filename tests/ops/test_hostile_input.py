@@ -9,6 +9,7 @@ import asyncio
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,8 @@ from bot.runtime import open_runtime
 from bot.sandbox.emulator import Emulator
 from bot.settings import load_settings
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = 400
 EVENTS_PER_EXAMPLE = 25  # 10,000 events in all

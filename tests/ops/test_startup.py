@@ -12,10 +12,14 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.fake_bot_api import TOKEN, fake_bot_api_server
 from tests.support.paths import REPO
 
 TIMEOUT_SECONDS = 60.0
+
+pytestmark = pytest.mark.slow
 
 
 def _closed_port() -> int:

@@ -758,6 +758,7 @@ async def test_real_server_two_step_over_http() -> None:
         await asyncio.wait_for(task, 10)
 
 
+@pytest.mark.slow
 async def test_the_cli_serves_the_emulator_until_terminated() -> None:
     async with leyr_process(0) as leyr:  # `python -m bot sandbox --port 0` in its own process
         assert LISTENING.fullmatch(f"listening on {leyr.base_url}")
