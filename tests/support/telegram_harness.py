@@ -1,31 +1,37 @@
 """Running the real `telegram.ext.Application` against the fake Bot API (respx), for the Telegram
-adapter's tests: updates go in as Bot API JSON, and the chats show what the patient would see."""
+adapter's tests: updates go in as Bot API JSON, and the chats show what the patient would see.
+
+Behind the adapter is either the real bot (`real_bot`: the runtime with its engine, SQLite,
+Leyr clients and sandbox agent, Leyr played by emulators) or, for the adapter's own mechanics,
+a `ScriptedEngine`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import respx
+from pydantic import SecretStr
 from telegram import Update
 
 from bot.engine import Handled, Sender
+from bot.runtime import Runtime, open_runtime
+from bot.sandbox.agent import SandboxAgent
+from bot.sandbox.emulator import Emulator
+from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_EMR, Settings
 from bot.telegram.app import build_application
 from bot.telegram.handlers import AgentTools, AnyApplication, DialogEngine, TelegramAdapter
 from bot.telegram.ordering import ChatOrderedProcessor
-from dialogs import Services, run_step
-from dialogs.clinic import Appointment, CancelOutcome, ClinicUnavailable, PatientRecord
-from dialogs.context import DialogContext
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
-from dialogs.i18n import language_for
-from dialogs.machine import IDLE, asks_contact, awaits_code
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import TOKEN, FakeBotApi, mount
-from tests.support.fake_clinic import CODE, NOW, Directory, FakeClinic, config, digest, services
+from tests.support.clock import Clock, no_sleep
 
 CLINIC = "Test Clinic"
 CLINIC_PHONE = "+46 8 123 456 00"
@@ -123,7 +129,11 @@ def echo(sender: Sender, event: Event) -> Handled:
 
 @dataclass
 class ScriptedEngine:
-    """An engine whose steps are scripted, with gates to hold a step until the test opens it."""
+    """An engine whose steps are scripted, with gates to hold a step until the test opens it.
+
+    A double on purpose: the adapter's tests hold a step half way (ordering, shutdown) and hand
+    the adapter results the real dialog gives only deep in a conversation, or never (a step that
+    raises, a duplicate with unsent replies, an edited message gone)."""
 
     script: Script = echo
     seen: list[tuple[int, str, int | None]] = field(default_factory=list)  # chat, label, update
@@ -174,173 +184,102 @@ class ScriptedEngine:
         self.deliveries += 1
 
 
-# -- the real dialog, with storage and clinic in memory --------------------------------------------
+# -- the real bot behind the adapter -------------------------------------------------------------
+
+CLINIC_ID, CLINIC_SECRET = "clinic-id", "clinic-secret"
+PSEUDONYM_KEY = "a-real-secret-of-at-least-32-characters"
+# The emulator's test patients (bot.sandbox.seed): Astrid has many appointments, the first of them
+# a few hours away (inside the cancellation deadline); Bengt has one; Cecilia has none.
+PERSONAL_NUMBER, PHONE = "191212121212", "+46701234567"
+BENGT = ("198112189876", "+46702345678")
+CECILIA = ("194910179854", "+46703456789")
 
 
 @dataclass
-class _Saved:
-    state: str
-    context: dict[str, Any]
-    last_update_id: int | None
-    ui_message_id: int | None
+class AgentSpy:
+    """The runtime's `SandboxAgent`, noting which chats reached it and with which commands."""
 
-
-@dataclass
-class MemoryEngine:
-    """`bot.engine.Engine`'s contract over the real dialog (`run_step`), storage in a dict:
-    exactly-once by update id, the chat's live buttons message, links per Telegram user."""
-
-    services_for: Callable[[int], Services]
-    is_sandbox: Callable[[int], bool]
-    clock: Callable[[], datetime] = lambda: NOW
-    saved: dict[int, _Saved] = field(default_factory=dict)
-    links: dict[int, str] = field(default_factory=dict)
-    audits: list[tuple[int, str]] = field(default_factory=list)
-    events: list[tuple[int, Event]] = field(default_factory=list)
-
-    async def handle(
-        self, sender: Sender, event: Event, *, update_id: int | None = None
-    ) -> Handled:
-        chat_id = sender.chat_id
-        sandbox = self.is_sandbox(chat_id)
-        saved = self.saved.get(chat_id)
-        last = saved.last_update_id if saved else None
-        if update_id is not None and last is not None and update_id <= last:
-            ui = saved.ui_message_id if saved else None
-            state = saved.state if saved else IDLE
-            return Handled(
-                duplicate=True,
-                ui_message_id=ui,
-                sandbox=sandbox,
-                state=state,
-                asks_contact=asks_contact(state),
-                awaits_code=awaits_code(state),
-            )
-        self.events.append((chat_id, event))
-        if saved is not None:
-            state, ctx = saved.state, DialogContext.load(saved.context)
-        else:
-            state, ctx = IDLE, DialogContext(language=language_for(sender.language_code))
-            if not sandbox:
-                ctx.patient_id = self.links.get(sender.user_id)
-                ctx.linked_at = self.clock() if ctx.patient_id else None
-        new_state, result = await run_step(
-            state, ctx, event, self.services_for(chat_id), self.clock()
-        )
-        if result.linked_patient is not None and not sandbox:
-            self.links[sender.user_id] = result.linked_patient
-        if result.unlinked and not sandbox:
-            self.links.pop(sender.user_id, None)
-        self.audits.extend((chat_id, audit.outcome) for audit in result.audits)
-        ui = saved.ui_message_id if saved else None
-        self.saved[chat_id] = _Saved(
-            new_state, ctx.dump(), update_id if update_id is not None else last, ui
-        )
-        return Handled(
-            replies=result.replies,
-            delete_user_message=result.delete_user_message,
-            wake_at=result.wake_at,
-            ui_message_id=ui,
-            sandbox=sandbox,
-            state=new_state,
-            asks_contact=result.asks_contact,
-            awaits_code=result.awaits_code,
-        )
-
-    async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
-        self.saved[chat_id].ui_message_id = ui_message_id
-
-    def state(self, chat_id: int) -> str:
-        return self.saved[chat_id].state
-
-
-class _Relay:
-    """The sandbox chat's clinic: notes the SMS code "sent" for each two-step cancellation."""
-
-    def __init__(self, clinic: FakeClinic, inbox: list[str]) -> None:
-        self._clinic = clinic
-        self._inbox = inbox
-
-    async def find_patient(self, personal_number: str) -> PatientRecord:
-        return await self._clinic.find_patient(personal_number)
-
-    async def list_appointments(
-        self, patient_id: str, start: datetime, end: datetime
-    ) -> list[Appointment]:
-        return await self._clinic.list_appointments(patient_id, start, end)
-
-    async def cancel(
-        self, appointment_ids: Sequence[str], comment: str | None
-    ) -> list[CancelOutcome]:
-        outcomes = await self._clinic.cancel(appointment_ids, comment)
-        for outcome in outcomes:
-            if outcome.status == "awaiting_confirmation":
-                self._inbox.append(f"Your code to cancel the appointment: {CODE}")
-        return outcomes
-
-    async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
-        return await self._clinic.confirm(pending_id, code)
-
-
-@dataclass
-class FakeAgent:
-    """`bot.sandbox.agent.SandboxAgent`'s contract over a FakeClinic."""
-
-    clinic: FakeClinic
+    inner: SandboxAgent
     calls: list[tuple[int, str, list[str]]] = field(default_factory=list)
-    inbox: dict[int, list[str]] = field(default_factory=dict)
-
-    def relay(self, chat_id: int) -> _Relay:
-        return _Relay(self.clinic, self.inbox.setdefault(chat_id, []))
+    chats: list[int] = field(default_factory=list)
 
     async def command(self, chat_id: int, name: str, args: list[str]) -> str | None:
+        self.chats.append(chat_id)
         self.calls.append((chat_id, name, args))
-        if name == "sandbox_reset":
-            fresh = FakeClinic(two_step=self.clinic.two_step)
-            self.clinic.appointments, self.clinic.pending = fresh.appointments, {}
-            return "Sandbox data reset."
-        if name in ("sandbox_onestep", "sandbox_twostep"):
-            self.clinic.two_step = name == "sandbox_twostep"
-            return f"The sandbox EHR now cancels in {name.removeprefix('sandbox_')}."
-        if name == "sandbox_fail":
-            self.clinic.fail_next.append(ClinicUnavailable("ref-fault", "TIMEOUT"))
-            return "The next Leyr call will fail."
-        return None
+        return await self.inner.command(chat_id, name, args)
 
     async def sms_for(self, chat_id: int) -> list[str]:
-        texts = list(self.inbox.get(chat_id, []))
-        self.inbox.get(chat_id, []).clear()
-        return texts
+        self.chats.append(chat_id)
+        return await self.inner.sms_for(chat_id)
 
 
 @dataclass
-class Dialog:
-    """A sandbox clinic (with its agent) and a live clinic, and the engine routing chats."""
+class Deployment:
+    """The real runtime (`bot.runtime.open_runtime`: engine, SQLite in tmp, Leyr clients, the
+    sandbox agent) of a deployment with Leyr credentials: the clinic's Leyr is an emulator reached
+    through the real Leyr client, and the chats listed as sandbox chats reach the runtime's own
+    emulator. Both run on `clock`, as the engine does."""
 
-    sandbox_clinic: FakeClinic
-    live_clinic: FakeClinic
-    agent: FakeAgent
-    engine: MemoryEngine
-    sandbox_chats: frozenset[int]
+    runtime: Runtime
+    leyr: Emulator
+    agent: AgentSpy | None
+    clock: Clock
+
+    @property
+    def sandbox(self) -> Emulator:
+        assert self.runtime.emulator is not None, "no sandbox chats listed"
+        return self.runtime.emulator
+
+    async def state(self, chat_id: int) -> str:
+        snapshot = await self.runtime.store.load(chat_id)
+        assert snapshot is not None
+        return snapshot.state
+
+    async def linked(self, user_id: int) -> str | None:
+        return await self.runtime.store.linked_patient(user_id)
+
+    async def outcomes(self, chat_id: int) -> list[str]:
+        return [row.outcome for row in await self.runtime.store.audits(chat_id)]
 
 
-def dialog(sandbox_chats: frozenset[int], *, two_step: bool = True) -> Dialog:
-    sandbox_clinic = FakeClinic(two_step=two_step)
-    live_clinic = FakeClinic(two_step=two_step)
-    agent = FakeAgent(sandbox_clinic)
+def patches(emulator: Emulator) -> list[str]:
+    """The ids (or "appointments" for a bulk) of every PATCH the emulator was sent, in order."""
+    return [path.rsplit("/", 1)[-1] for method, path in emulator.calls if method == "PATCH"]
 
-    def is_sandbox(chat_id: int) -> bool:
-        return chat_id in sandbox_chats
 
-    def services_for(chat_id: int) -> Services:
-        if is_sandbox(chat_id):
-            return Services(
-                clinic=agent.relay(chat_id),
-                config=config(),
-                digest=digest,
-                directory=Directory(),
-            )
-        return services(live_clinic)
-
-    engine = MemoryEngine(services_for, is_sandbox)
-    return Dialog(sandbox_clinic, live_clinic, agent, engine, sandbox_chats)
+@asynccontextmanager
+async def real_bot(
+    tmp_path: Path, sandbox_chats: frozenset[int] = frozenset(), *, two_step: bool = True
+) -> AsyncIterator[tuple[Deployment, Harness]]:
+    """The Telegram application on the real runtime; `two_step` is how both EHRs cancel."""
+    clock = Clock(datetime.now(UTC))  # wake-ups are timed on the wall clock: keep them ahead
+    leyr = Emulator(
+        seed=5, now=clock, sleep=no_sleep, client_id=CLINIC_ID, client_secret=CLINIC_SECRET
+    )
+    sandbox = Emulator(seed=5, now=clock, sleep=no_sleep)
+    for emulator in (leyr, sandbox):
+        emulator.set_profile(SANDBOX_EMR, cancellation="two_step" if two_step else "one_step")
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=SecretStr(TOKEN),
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        clinic_name=CLINIC,
+        clinic_phone=CLINIC_PHONE,
+        leyr_base_url="https://leyr.example/api",
+        leyr_client_id=CLINIC_ID,
+        leyr_client_secret=SecretStr(CLINIC_SECRET),
+        leyr_emr=SANDBOX_EMR,
+        leyr_care_unit_id=SANDBOX_CARE_UNIT,
+        pseudonym_key=SecretStr(PSEUDONYM_KEY),
+        sandbox_chat_ids=sandbox_chats,
+    )
+    async with open_runtime(
+        settings,
+        emulator=sandbox,
+        clock=clock,
+        sandbox_sleep=no_sleep,
+        leyr_transport=leyr.transport(),
+    ) as runtime:
+        agent = AgentSpy(runtime.agent) if runtime.agent is not None else None
+        async with running(runtime.engine, agent=agent) as h:
+            yield Deployment(runtime, leyr, agent, clock), h
