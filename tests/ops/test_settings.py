@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
+from pydantic import SecretStr
 
 from bot.runtime import dialog_config, open_runtime
 from bot.settings import (
@@ -16,6 +17,8 @@ from bot.settings import (
     Settings,
     load_settings,
 )
+from bot.telegram.app import api_urls
+from bot.telegram.service import run, telegram_api_url, telegram_token
 from tests.fake_bot_api import TOKEN
 from tests.support.paths import REPO
 
@@ -180,3 +183,28 @@ def test_valid_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.clinic_region == "NO"
     assert settings.leyr_base_url == "http://127.0.0.1:8765/api"
     assert dialog_config(settings).id_kind == "no_personal_number"
+
+
+def test_telegram_settings_are_checked_with_one_clear_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(ConfigError, match=r"^missing setting TELEGRAM_BOT_TOKEN"):
+        telegram_token(Settings(telegram_bot_token=None))
+    with pytest.raises(ConfigError, match=r"^invalid setting TELEGRAM_BOT_TOKEN"):
+        telegram_token(Settings(telegram_bot_token=SecretStr("not a token")))
+    assert telegram_token(Settings(telegram_bot_token=SecretStr(" 1:abc "))) == "1:abc"
+    with pytest.raises(ConfigError, match=r"^invalid setting TELEGRAM_API_URL"):
+        telegram_api_url(Settings(telegram_api_url="api.telegram.org"))
+    with pytest.raises(ConfigError, match=r"^invalid setting TELEGRAM_API_URL"):
+        telegram_api_url(Settings(telegram_api_url="http://localhost:8081/bot"))
+    assert telegram_api_url(Settings(telegram_api_url="http://127.0.0.1:8081/")) == (
+        "http://127.0.0.1:8081"
+    )
+    assert api_urls("http://127.0.0.1:8081") == (
+        "http://127.0.0.1:8081/bot",
+        "http://127.0.0.1:8081/file/bot",
+    )
+    assert run(Settings(telegram_bot_token=None)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("configuration error: missing setting TELEGRAM_BOT_TOKEN")
