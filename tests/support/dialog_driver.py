@@ -88,3 +88,8 @@ async def to_state(state: str, *, two_step: bool = True) -> Driver:
     assert state == "outcome", state
     await driver.press("Don't cancel")
     return driver
+
+
+def cancels(driver: Driver) -> list[str]:
+    """The cancel calls that reached the fake clinic, e.g. "cancel:a-1,a-2" for a bulk."""
+    return [c for c in driver.clinic.calls if c.startswith("cancel:")]

@@ -26,6 +26,7 @@ PERSONAL_NUMBER = "191212121212"
 PHONE = "+46701234567"
 PATIENT_ID = "p-1"
 CODE = "123456"
+CLINIC_PHONE = "+46 8 123 456 00"
 
 
 def digest(value: str) -> str:
@@ -35,7 +36,7 @@ def digest(value: str) -> str:
 def config(**overrides: object) -> DialogConfig:
     values: dict[str, object] = {
         "clinic_name": "Test Clinic",
-        "clinic_phone": "+46 8 123 456 00",
+        "clinic_phone": CLINIC_PHONE,
         "zone": ZoneInfo("Europe/Stockholm"),
     }
     values.update(overrides)
