@@ -1,4 +1,8 @@
-"""An in-memory `Clinic` for dialog tests: scripted appointments, one- or two-step, and faults."""
+"""An in-memory `Clinic` for dialog tests: scripted appointments, one- or two-step, and faults.
+
+A double on purpose: the dialog's tests run on dialogs/ alone (it may not import bot/, where the
+emulator lives), and the engine's crash tests need a clinic that dies right after its write landed
+(`fail_after_write`), which no EHR can be asked to do."""
 
 from __future__ import annotations
 
