@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from bot.store import AuditEntry, ChatSnapshot, StaleVersion, Store, open_store
-from tests.fake_clinic import NOW
+from tests.support.fake_clinic import NOW
 
 
 @pytest.fixture

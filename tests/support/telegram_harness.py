@@ -236,7 +236,9 @@ class Deployment:
         return snapshot.state
 
     async def linked(self, user_id: int) -> str | None:
-        return await self.runtime.store.linked_patient(user_id)
+        """The patient this Telegram user proved to be."""
+        link = await self.runtime.store.linked_patient(user_id)
+        return link[0] if link is not None else None
 
     async def outcomes(self, chat_id: int) -> list[str]:
         return [row.outcome for row in await self.runtime.store.audits(chat_id)]
