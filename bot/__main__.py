@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | chat | sandbox | bench | diagram`."""
+"""Command line: `python -m bot run | chat | doctor | sandbox | bench | forget | diagram`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,25 @@ import sys
 from pathlib import Path
 
 from bot.logs import setup_logging
-from bot.settings import ConfigError, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="the Telegram long-polling service")
-    commands.add_parser("chat", help="the dialog in this terminal, against the built-in sandbox")
+    chat = commands.add_parser(
+        "chat", help="the dialog in this terminal, against the built-in sandbox"
+    )
+    chat.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the chat's state across runs, in DATABASE_URL (default: start fresh each run)",
+    )
+    doctor = commands.add_parser(
+        "doctor", help="read-only checks of the configured Leyr connection and EHR"
+    )
+    doctor.add_argument("--patient", help="a personal number to look up instead of the test number")
     sandbox = commands.add_parser("sandbox", help="serve the Leyr emulator over HTTP on loopback")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8765)
@@ -50,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--log-level", default="WARNING")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    forget = commands.add_parser(
+        "forget", help="erase a chat's or a patient's stored data (audit rows keep pseudonyms)"
+    )
+    whom = forget.add_mutually_exclusive_group(required=True)
+    whom.add_argument(
+        "--chat", type=int, help="a Telegram chat id (a private chat's is its user's)"
+    )
+    whom.add_argument("--patient", help="an EHR patient id, as Leyr names the patient")
     diagram = commands.add_parser("diagram", help="print the dialog's state diagram (mermaid)")
     diagram.add_argument("--write", type=Path, help="update the diagram inside this Markdown file")
     return parser
@@ -70,20 +89,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     if args.command == "bench":
-        return _bench(args)
-    setup_logging("WARNING" if args.command == "chat" else settings.log_level)
+        return _bench(args, settings)
+    setup_logging("WARNING" if args.command == "chat" else settings.log_level, settings.log_format)
     if args.command == "chat":
         from bot.console import chat
 
         try:
-            asyncio.run(chat(settings))
+            asyncio.run(chat(settings, keep=args.keep))
         except ConfigError as error:  # e.g. the database cannot be opened
             print(f"configuration error: {error}", file=sys.stderr)
             return 2
+    elif args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor(settings, print, args.patient))
     elif args.command == "run":
         from bot.telegram.service import run
 
         return run(settings)
+    elif args.command == "forget":
+        from bot.ops.retention import forget
+
+        try:
+            erased = asyncio.run(forget(settings, chat=args.chat, patient=args.patient))
+        except ConfigError as error:
+            print(f"configuration error: {error}", file=sys.stderr)
+            return 2
+        print(f"erased {erased.states} dialog state(s) and {erased.links} link(s)")
     elif args.command == "sandbox":
         from bot.sandbox.server import serve
 
@@ -99,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _bench(args: argparse.Namespace) -> int:
+def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from bot.bench.runner import Options, run_bench
 
-    setup_logging(args.log_level.upper())
+    setup_logging(args.log_level.upper(), settings.log_format)
     options = Options(
         patients=args.patients,
         latency_ms=args.latency_ms,

@@ -1,7 +1,8 @@
 """The terminal adapter: the same dialog as plain text, options shown as numbers.
 
 It always runs against the in-process sandbox, so it needs no account and no network. Lines come
-from standard input, so a piped script is a whole conversation (and a test).
+from standard input, so a piped script is a whole conversation (and a test). Each run starts
+fresh unless asked to keep the chat's state (`python -m bot chat --keep`).
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ import asyncio
 import logging
 import re
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 from bot.engine import Handled, Sender
 from bot.runtime import Runtime, open_runtime
 from bot.settings import Settings
 from dialogs.events import Button, Command, Event, Text
+from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
 
 CONSOLE_CHAT = 1
@@ -74,17 +78,18 @@ class Console:
     def event_for(self, line: str) -> Event:
         if line.isdigit() and int(line) in self._options:
             return Button(self._options[int(line)].key)
-        if line.startswith("/") and len(line) > 1:
-            return Command(line[1:].split(maxsplit=1)[0].split("@", maxsplit=1)[0].lower())
-        return Text(line)
+        parts = command_parts(line)
+        return Command(parts[0]) if parts else Text(line)
 
     async def send(self, line: str) -> None:
-        if line.startswith("/") and self._runtime.agent is not None:
-            name, *args = line[1:].split()
-            answer = await self._runtime.agent.command(CONSOLE_CHAT, name.lower(), args)
-            if answer is not None:
-                self._print(answer)
-                return
+        agent = self._runtime.agent
+        answer = None
+        if agent is not None:
+            answer = await agent.command(CONSOLE_CHAT, line, self._sender.language_code)
+        if answer is not None:
+            self._print(answer)
+            self._prompt()
+            return
         handled = await self._runtime.engine.handle(self._sender, self.event_for(line))
         await self._show(handled)
 
@@ -99,8 +104,11 @@ class Console:
             if reply.request_contact:
                 self._out.write("  (The terminal cannot share a phone number: use /start.)\n")
         if self._runtime.agent is not None:
-            for sms in await self._runtime.agent.sms_for(CONSOLE_CHAT):
-                self._print(f"📨 SMS to the patient's phone (sandbox): {sms}")
+            for note in await self._runtime.agent.notes_for(CONSOLE_CHAT, None):
+                self._print(note)
+        self._prompt()
+
+    def _prompt(self) -> None:
         self._out.write("> ")
         self._out.flush()
 
@@ -108,9 +116,23 @@ class Console:
         self._out.write(f"{SEPARATOR}\n{text}\n")
 
 
-async def chat(settings: Settings, source: TextIO = sys.stdin, out: TextIO = sys.stdout) -> None:
+async def chat(
+    settings: Settings,
+    source: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    *,
+    keep: bool = False,
+) -> None:
+    """Chat until the input ends. Each run starts fresh, on a database of its own that is gone
+    afterwards; with `keep`, the chat's state stays in DATABASE_URL from one run to the next (to
+    show what a restart keeps)."""
     with errors_only():
-        await _chat(settings, source, out)
+        if keep:
+            await _chat(settings, source, out)
+            return
+        with tempfile.TemporaryDirectory(prefix="cancelbot-chat-") as folder:
+            fresh = f"sqlite+aiosqlite:///{Path(folder) / 'chat.sqlite3'}"
+            await _chat(settings.model_copy(update={"database_url": fresh}), source, out)
 
 
 async def _chat(settings: Settings, source: TextIO, out: TextIO) -> None:

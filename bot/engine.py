@@ -109,6 +109,7 @@ class Engine:
                 new_id=a.new_id,
                 leyr_instance=a.reference,
                 patient_id=ctx.patient_id,
+                sandbox=sandbox,
             )
             for a in result.audits
         ]
@@ -124,6 +125,18 @@ class Engine:
             if update_id is not None and (result.replies or result.delete_user_message)
             else None,
         )
+        if result.forget:  # the patient confirmed /forget
+            erased = await self._store.forget_chat(
+                sender.chat_id, user_id=sender.user_id, audits=audits
+            )
+            log.info(
+                "forgot chat=%s update=%s states=%s links=%s",
+                sender.chat_id,
+                update_id,
+                erased.states,
+                erased.links,
+            )
+            return Handled(replies=result.replies, sandbox=sandbox, state=new_state)
         try:
             await self._store.save(
                 fresh,

@@ -12,28 +12,31 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.engine import Engine
+from bot.leyr.chain import leyr_clinic
 from bot.leyr.client import LeyrClient
-from bot.leyr.clinic import LeyrClinic
 from bot.sandbox.agent import SandboxAgent
 from bot.sandbox.emulator import Emulator
 from bot.settings import (
     SANDBOX_CARE_UNIT,
+    SANDBOX_CARE_UNITS,
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
-    SANDBOX_EMR,
+    SANDBOX_EMRS,
     ConfigError,
     Settings,
 )
 from bot.store import Store, open_store
+from bot.store.database import sqlite_folder_problem
 from dialogs import Services
-from dialogs.config import DialogConfig
+from dialogs.config import CareUnitRules, DialogConfig
+from dialogs.i18n import LANGUAGES, MissingCatalog, translations
 
 SANDBOX_BASE_URL = "http://sandbox.invalid/api"
 
@@ -55,7 +58,7 @@ def dialog_config(settings: Settings) -> DialogConfig:
         clinic_phone=settings.clinic_phone,
         zone=settings.zone,
         region=settings.clinic_region,
-        id_kind=settings.leyr_patient_id_type,
+        id_kind=settings.id_kind,
         cancellation_deadline=settings.cancellation_deadline,
         horizon=settings.appointments_horizon,
         code_max_attempts=settings.code_max_attempts,
@@ -64,7 +67,21 @@ def dialog_config(settings: Settings) -> DialogConfig:
         identity_attempts_per_hour=settings.identity_attempts_per_hour,
         identity_valid_for=settings.identity_valid_for,
         identity_idle_for=settings.identity_idle_for,
+        care_units=care_unit_rules(settings),
     )
+
+
+def care_unit_rules(settings: Settings) -> dict[str, CareUnitRules]:
+    """The chain's care units that have a phone or a deadline of their own."""
+    phones, deadlines = settings.care_unit_phones, settings.care_unit_deadline_hours
+    return {
+        unit: CareUnitRules(
+            phone=phones.get(unit),
+            cancellation_deadline=timedelta(hours=deadlines[unit]) if unit in deadlines else None,
+        )
+        for unit in settings.care_unit_ids
+        if unit in phones or unit in deadlines
+    }
 
 
 def keyed_digest(key: str) -> Callable[[str], str]:
@@ -78,13 +95,17 @@ def keyed_digest(key: str) -> Callable[[str], str]:
 
 async def open_database(settings: Settings) -> Store:
     """The migrated store, or ConfigError naming DATABASE_URL (its password hidden) when the
-    database cannot be opened: no driver, unreachable, refused, unwritable."""
+    database cannot be opened: no driver, unreachable, refused, unwritable. A SQLite file's
+    folder is checked first, so a missing or read-only one is named as such."""
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    problem = sqlite_folder_problem(settings.database_url)
+    if problem is not None:
+        raise ConfigError(f"cannot open the database at DATABASE_URL ({shown}): {problem}")
     try:
         return await open_store(
             settings.database_url, pseudonym_key=settings.pseudonym_key.get_secret_value()
         )
     except (SQLAlchemyError, OSError, ImportError) as error:
-        shown = make_url(settings.database_url).render_as_string(hide_password=True)
         raise ConfigError(
             f"cannot open the database at DATABASE_URL ({shown}): {type(error).__name__}"
         ) from None
@@ -101,13 +122,19 @@ async def open_runtime(
     leyr_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[Runtime]:
     """Everything the adapters need, closed again on exit; ConfigError when the database cannot
-    be opened. `all_sandbox` forces every chat onto the emulator (the terminal chat does);
-    `emulator` and `sandbox_sleep` (the sandbox client's wait between read retries) let tests and
-    benchmarks bring their own; `leyr_transport` carries the Leyr client's requests instead of the
-    network (tests: another emulator playing the clinic's Leyr)."""
+    be opened or a compiled message catalog is missing. `all_sandbox` forces every chat onto the
+    emulator (the terminal chat does); `emulator` and `sandbox_sleep` (the sandbox client's wait
+    between read retries) let tests and benchmarks bring their own; `leyr_transport` carries the
+    Leyr client's requests instead of the network (tests: another emulator playing the clinic's
+    Leyr)."""
     config = dialog_config(settings)
     digest = keyed_digest(settings.pseudonym_key.get_secret_value())
     sandbox_everywhere = all_sandbox or settings.sandbox_only
+    try:
+        for language in LANGUAGES:
+            translations(language)
+    except MissingCatalog as missing:
+        raise ConfigError(str(missing)) from None
     async with AsyncExitStack() as stack:
         store = await open_database(settings)
         stack.push_async_callback(store.close)
@@ -118,7 +145,9 @@ async def open_runtime(
             client = LeyrClient.from_settings(settings, leyr_transport)
             stack.push_async_callback(client.aclose)
             live = Services(
-                clinic=LeyrClinic.from_settings(client, settings), config=config, digest=digest
+                clinic=leyr_clinic(client, settings, settings.care_unit_ids),
+                config=config,
+                digest=digest,
             )
 
         agent: SandboxAgent | None = None
@@ -128,15 +157,16 @@ async def open_runtime(
                 base_url=SANDBOX_BASE_URL,
                 client_id=SANDBOX_CLIENT_ID,
                 client_secret=SANDBOX_CLIENT_SECRET,
-                emr=SANDBOX_EMR,
+                emr=SANDBOX_EMRS[settings.clinic_region],
                 care_unit_id=SANDBOX_CARE_UNIT,
                 timeout=settings.leyr_timeout_seconds,
                 transport=emulator.transport(),
                 sleep=sandbox_sleep,
             )
             stack.push_async_callback(sandbox_client.aclose)
-            sandbox_clinic = LeyrClinic.from_settings(sandbox_client, settings)
-            agent = SandboxAgent(emulator)
+            sandbox_emr = SANDBOX_EMRS[settings.clinic_region]
+            sandbox_clinic = leyr_clinic(sandbox_client, settings, SANDBOX_CARE_UNITS, sandbox_emr)
+            agent = SandboxAgent(emulator, store, sandbox_emr, settings.clinic_region)
 
         def is_sandbox(chat_id: int) -> bool:
             return sandbox_everywhere or settings.is_sandbox_chat(chat_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,14 +18,26 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.logs import LogFormat
+from dialogs.config import ID_KINDS, IdKind
+
 SANDBOX_EMR = "sandbox"
+SANDBOX_EMRS = {"SE": SANDBOX_EMR, "NO": "sandbox_no", "DK": "sandbox_dk", "FI": "sandbox_fi"}
+"""The sandbox EHR of each clinic region: its test patients are that country's."""
 SANDBOX_CARE_UNIT = "cu-sandbox-1"
+SANDBOX_CARE_UNITS = (SANDBOX_CARE_UNIT, "cu-sandbox-2", "cu-sandbox-3")
+"""The sandbox clinic is a chain of three care units (patients are looked up at the first)."""
 SANDBOX_CLIENT_ID = "sandbox-client"
 SANDBOX_CLIENT_SECRET = "sandbox-secret"  # noqa: S105 - the emulator's public test credential
 SANDBOX_PSEUDONYM_KEY = "sandbox-pseudonym-key"
 """Public, so only for the sandbox: with it, stored pseudonyms and digests could be brute-forced."""
+CHAIN_SEPARATOR = "|"
+"""Between a chain's care unit id and a Leyr appointment id in the ids the dialog keeps."""
 PSEUDONYM_KEY_MIN_LENGTH = 32
 DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+PATIENT_ID_TYPES = frozenset({"emr_id", "se_personal_number", "no_personal_number", "nhs_number"})
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+"""Driverless PostgreSQL URLs, as hosting platforms give them: run on asyncpg."""
 
 
 class Settings(BaseSettings):
@@ -41,8 +53,18 @@ class Settings(BaseSettings):
     leyr_client_secret: SecretStr | None = None
     leyr_emr: str | None = None
     leyr_care_unit_id: str | None = None
+    """One care unit; `LEYR_CARE_UNIT_IDS` names one or many (a chain)."""
+    leyr_care_unit_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    care_unit_phones: dict[str, str] = {}
+    """Per care unit, its phone where it is not CLINIC_PHONE: JSON, {"cu-2": "+46 8 ..."}."""
+    care_unit_deadline_hours: dict[str, float] = {}
+    """Per care unit, its deadline where it is not CANCELLATION_DEADLINE_HOURS: JSON."""
     leyr_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    leyr_patient_id_type: Literal["se_personal_number", "no_personal_number"] = "se_personal_number"
+    # What the EHR supports, when the table in bot/leyr/capabilities.py is wrong or silent for it
+    leyr_can_list: bool | None = None
+    leyr_can_cancel: bool | None = None
+    leyr_bulk_cancel: bool | None = None
+    leyr_lookup_id_types: Annotated[frozenset[str] | None, NoDecode] = None
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()
@@ -63,6 +85,10 @@ class Settings(BaseSettings):
 
     pseudonym_key: SecretStr = SecretStr(SANDBOX_PSEUDONYM_KEY)
     log_level: str = "INFO"
+    log_format: LogFormat = "text"
+    data_retention_days: int = Field(default=180, ge=1, le=3650)
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("sandbox_chat_ids", mode="before")
     @classmethod
@@ -71,6 +97,45 @@ class Settings(BaseSettings):
             return frozenset(
                 int(part) for part in value.replace(";", ",").split(",") if part.strip()
             )
+        return value
+
+    @field_validator("leyr_care_unit_ids", mode="before")
+    @classmethod
+    def _split_units(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("leyr_care_unit_ids")
+    @classmethod
+    def _distinct_units(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("names a care unit twice")
+        if any(CHAIN_SEPARATOR in unit for unit in value):
+            raise ValueError(f"care unit ids must not contain {CHAIN_SEPARATOR!r}")
+        return value
+
+    @field_validator("care_unit_phones")
+    @classmethod
+    def _unit_phones(cls, value: dict[str, str]) -> dict[str, str]:
+        return {unit: cls._dialable(phone) for unit, phone in value.items()}
+
+    @field_validator("care_unit_deadline_hours")
+    @classmethod
+    def _unit_deadlines(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not 0 <= hours <= 24 * 30 for hours in value.values()):
+            raise ValueError("each deadline must be between 0 and 720 hours")
+        return value
+
+    @field_validator("leyr_lookup_id_types", mode="before")
+    @classmethod
+    def _split_types(cls, value: object) -> object:
+        if isinstance(value, str):
+            types = frozenset(part.strip() for part in value.split(",") if part.strip())
+            unknown = types - PATIENT_ID_TYPES
+            if unknown:
+                raise ValueError(f"must be among {', '.join(sorted(PATIENT_ID_TYPES))}")
+            return types
         return value
 
     @field_validator("clinic_timezone")
@@ -99,8 +164,8 @@ class Settings(BaseSettings):
     @classmethod
     def _region(cls, value: str) -> str:
         region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError("must be a two-letter country code such as SE, NO, DK or FI")
+        if region not in ID_KINDS:
+            raise ValueError(f"must be one of {', '.join(ID_KINDS)}: its patients' identity number")
         return region
 
     @field_validator("leyr_base_url")
@@ -115,14 +180,23 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database(cls, value: str) -> str:
+        """`postgres://` and `postgresql://` (what hosting platforms set) mean the async driver;
+        their `sslmode` is asyncpg's `ssl`."""
         try:
-            driver = make_url(value).drivername
+            url = make_url(value)
         except ArgumentError:
-            driver = ""
-        if driver not in DATABASE_DRIVERS:
+            url = None
+        if url is not None and url.drivername in POSTGRES_SCHEMES:
+            url = url.set(drivername="postgresql+asyncpg")
+            if "sslmode" in url.query:
+                url = url.difference_update_query(["sslmode"]).update_query_dict(
+                    {"ssl": url.query["sslmode"]}
+                )
+            value = url.render_as_string(hide_password=False)
+        if url is None or url.drivername not in DATABASE_DRIVERS:
             raise ValueError(
                 "must be sqlite+aiosqlite:///path/to/file.sqlite3 or "
-                "postgresql+asyncpg://user:password@host/database"
+                "postgresql://user:password@host/database"
             )
         return value
 
@@ -135,12 +209,25 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
+    def _one_list_of_units(self) -> Settings:
+        if self.leyr_care_unit_id and self.leyr_care_unit_ids:
+            raise ValueError("set LEYR_CARE_UNIT_IDS or LEYR_CARE_UNIT_ID, not both")
+        units = set(self.care_unit_ids)
+        strangers = (set(self.care_unit_phones) | set(self.care_unit_deadline_hours)) - units
+        if strangers:
+            raise ValueError(
+                "CARE_UNIT_PHONES and CARE_UNIT_DEADLINE_HOURS may only name care units of "
+                f"LEYR_CARE_UNIT_IDS, not {', '.join(sorted(strangers))}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _leyr_complete(self) -> Settings:
         given = {
             "LEYR_CLIENT_ID": self.leyr_client_id,
             "LEYR_CLIENT_SECRET": self.leyr_client_secret,
             "LEYR_EMR": self.leyr_emr,
-            "LEYR_CARE_UNIT_ID": self.leyr_care_unit_id,
+            "LEYR_CARE_UNIT_IDS": self.care_unit_ids,
         }
         if self.leyr_client_id or self.leyr_client_secret:
             missing = [name for name, value in given.items() if not value]
@@ -174,6 +261,19 @@ class Settings(BaseSettings):
     def is_sandbox_chat(self, chat_id: int) -> bool:
         return self.sandbox_only or chat_id in self.sandbox_chat_ids
 
+    @property
+    def care_unit_ids(self) -> tuple[str, ...]:
+        """The clinic's care units: one, or a chain's (the first is where patients are looked
+        up)."""
+        return self.leyr_care_unit_ids or (
+            (self.leyr_care_unit_id,) if self.leyr_care_unit_id else ()
+        )
+
+    @property
+    def id_kind(self) -> IdKind:
+        """The national identity number patients type, decided by the clinic's region."""
+        return ID_KINDS[self.clinic_region]
+
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.clinic_timezone)
@@ -193,6 +293,10 @@ class Settings(BaseSettings):
     @property
     def appointments_horizon(self) -> timedelta:
         return timedelta(days=self.appointments_horizon_days)
+
+    @property
+    def data_retention(self) -> timedelta:
+        return timedelta(days=self.data_retention_days)
 
     @property
     def code_expiry(self) -> timedelta:

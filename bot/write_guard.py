@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord
+from dialogs.clinic import Appointment, CancelOutcome, Capabilities, Clinic, PatientRecord
 
 
 class GuardedClinic:
@@ -21,6 +21,9 @@ class GuardedClinic:
     def __init__(self, clinic: Clinic, before_write: Callable[[], Awaitable[None]]) -> None:
         self._clinic = clinic
         self._before_write = before_write
+
+    def capabilities(self) -> Capabilities:
+        return self._clinic.capabilities()
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
         return await self._clinic.find_patient(personal_number)

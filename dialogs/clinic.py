@@ -31,15 +31,27 @@ class PatientRecord:
 
 @dataclass(frozen=True, slots=True)
 class Appointment:
-    """One appointment as the dialog shows it: names only for care unit and practitioner."""
+    """One appointment as the dialog shows it: names only for care unit and practitioner, and
+    the care unit's id for its rules (a chain's care units may differ in deadline and phone)."""
 
     id: str
     start: datetime  # aware
-    end: datetime  # aware
+    end: datetime | None  # aware; some EHRs leave it out
     status: str
     care_unit: str
     practitioner: str
     resource_id: str | None = None
+    care_unit_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What the clinic's EHR lets this chat do: look patients up by the personal number the chat
+    asks for, list their appointments, cancel them. The dialog asks before offering any."""
+
+    identify: bool = True
+    listing: bool = True
+    cancel: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +112,28 @@ class ClinicRefused(ClinicError):
     """Any other error the EHR answered with."""
 
 
+class PartlyUnavailable(ClinicError):
+    """A chain's listing in which some care units could not be read: it carries the others'
+    appointments, and the names of the care units to show as unavailable."""
+
+    def __init__(
+        self,
+        appointments: list[Appointment],
+        units: tuple[str, ...],
+        reference: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(reference, code)
+        self.appointments = appointments
+        self.units = units
+
+
 class Clinic(Protocol):
     """What the dialog needs from the clinic."""
+
+    def capabilities(self) -> Capabilities:
+        """What the clinic's EHR supports, known before any call."""
+        ...
 
     async def find_patient(self, personal_number: str) -> PatientRecord:
         """The patient with this (normalised) personal number. Raises PatientNotFound."""
@@ -110,7 +142,8 @@ class Clinic(Protocol):
     async def list_appointments(
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[Appointment]:
-        """The patient's appointments starting in [start, end), any status."""
+        """The patient's appointments starting in [start, end), any status. A chain whose care
+        units answer only in part raises PartlyUnavailable with what it could read."""
         ...
 
     async def cancel(
@@ -127,4 +160,6 @@ class Clinic(Protocol):
 class TestPatientDirectory(Protocol):
     """Sandbox only: the test patients an agent can pick from."""
 
-    async def test_patients(self) -> list[TestPatient]: ...
+    async def test_patients(self, language: str) -> list[TestPatient]:
+        """The test patients, labelled in `language`."""
+        ...

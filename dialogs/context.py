@@ -29,6 +29,7 @@ class Shown(_Model):
     resource_id: str | None = None
     blocked: Blocked | None = None
     pending_id: str | None = None  # the EHR lists a cancellation of it waiting for a code
+    care_unit_id: str | None = None
 
     @property
     def cancellable(self) -> bool:
@@ -65,6 +66,7 @@ class DialogContext(_Model):
     phone_digest: str | None = None
     generation: int = 0
     appointments: list[Shown] = Field(default_factory=list)
+    unavailable_units: list[str] = Field(default_factory=list)  # a chain's, by name
     multi: bool = False
     selected: list[str] = Field(default_factory=list)
     comment: str | None = None

@@ -9,10 +9,10 @@ from datetime import datetime
 from dialogs import machine
 from dialogs.context import DialogContext
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
-from dialogs.i18n import CATALOGS
+from dialogs.i18n import LANGUAGE_NAMES
 from dialogs.parsing import clean
 from dialogs.replies import Option, StepResult
-from dialogs.steps import STEPS
+from dialogs.steps import STEPS, forget
 from dialogs.steps.code import expire
 from dialogs.steps.identify import aged, contact, forget_patient
 from dialogs.steps.idle import start, stop
@@ -70,6 +70,8 @@ async def _handle(turn: Turn, event: Event) -> None:
         case Command(name="help"):
             turn.say("help", **turn.clinic_values)
             await turn.prompt()
+        case Command(name="forget"):
+            await forget.ask(turn)
         case Command(name="language"):
             _language_menu(turn)
         case Command():
@@ -107,12 +109,15 @@ async def _button(turn: Turn, data: str) -> None:
 def _language_menu(turn: Turn) -> None:
     turn.say("language_prompt")
     turn.flush(
-        [[Option(key=f"{LANGUAGE_PREFIX}{code}", label=cat.NAME)] for code, cat in CATALOGS.items()]
+        [
+            [Option(key=f"{LANGUAGE_PREFIX}{code}", label=name)]
+            for code, name in LANGUAGE_NAMES.items()
+        ]
     )
 
 
 async def _set_language(turn: Turn, code: str) -> None:
-    if code in CATALOGS:
+    if code in LANGUAGE_NAMES:
         turn.ctx.language = code
         turn.say("language_set")
     await turn.prompt()

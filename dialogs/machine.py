@@ -20,6 +20,7 @@ CONFIRM = "confirm"
 REASON = "reason"
 AWAITING_CODE = "awaiting_code"
 OUTCOME = "outcome"
+FORGET = "forget"
 
 STATES = [
     IDLE,
@@ -31,13 +32,16 @@ STATES = [
     REASON,
     AWAITING_CODE,
     OUTCOME,
+    FORGET,
 ]
 ANY = "*"
 RESTART = "sends /start or /stop"
+FORGET_ME = "sends /forget"
 
 # (from, to, what the patient does). /start passes through idle: it is a restart, then a start.
 MOVES: tuple[tuple[str, str, str], ...] = (
     (ANY, IDLE, RESTART),
+    (ANY, FORGET, FORGET_ME),  # then idle again: erased after one confirm, or kept
     (IDLE, IDENTIFY_CONTACT, "starts, not yet known"),
     (IDLE, PICK_TEST_PATIENT, "starts a sandbox chat"),
     (IDLE, CHOOSE, "starts, already known"),
@@ -101,7 +105,7 @@ def awaits_code(state: str) -> bool:
 
 def mermaid() -> str:
     """The state diagram in mermaid, drawn from the same table; the restart edge from every
-    state is one note instead of nine arrows."""
+    state is one note instead of nine arrows (and so is /forget's)."""
     graph = GraphMachine(
         states=STATES,
         transitions=[t for t in _transitions() if t["source"] != ANY],
@@ -116,4 +120,5 @@ def mermaid() -> str:
         if not line.strip().startswith(("classDef", "Class "))
     ]
     lines.append(f"  note right of {IDLE}: from any step, the patient {RESTART}")
+    lines.append(f"  note right of {FORGET}: from any step, the patient {FORGET_ME}")
     return "\n".join(line.rstrip() for line in lines if line.strip()) + "\n"

@@ -1,4 +1,5 @@
-"""Reading what patients type: personal identity numbers, phone numbers and SMS codes."""
+"""Reading what patients type: personal identity numbers, phone numbers, SMS codes and slash
+commands."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import re
 import unicodedata
 
 import phonenumbers
-from stdnum.exceptions import ValidationError
+from stdnum import luhn
+from stdnum.dk import cpr
+from stdnum.exceptions import InvalidFormat, InvalidLength, ValidationError
+from stdnum.fi import hetu
 from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
+from stdnum.util import isdigits
 
 from dialogs.config import IdKind
 
@@ -17,19 +22,44 @@ _CODE = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9]){3,7}(?![0-9])")
 
 
 def personal_number(text: str, kind: IdKind) -> str | None:
-    """The canonical form Leyr takes (SE: 12 digits, NO: 11 digits), or None if not valid."""
+    """The canonical form of a valid national identity number of `kind`, or None: SE 12 digits
+    (as Leyr takes it), NO 11 digits (as Leyr takes it), DK 10 digits, FI "DDMMYY-NNNC"."""
     if len(text) > MAX_INPUT:
         return None
     raw = text.strip()
     try:
-        if kind == "se_personal_number":
-            digits = re.sub(r"[^0-9]", "", personnummer.validate(raw))
-            if len(digits) == 12:
-                return digits
-            return f"{personnummer.get_birth_date(raw).year // 100}{digits}"
-        return fodselsnummer.compact(fodselsnummer.validate(raw))
+        match kind:
+            case "se_personal_number":
+                return _swedish(raw)
+            case "no_personal_number":
+                return fodselsnummer.compact(fodselsnummer.validate(raw))
+            case "dk_cpr":
+                return cpr.compact(cpr.validate(raw))
+            case "fi_hetu":
+                return hetu.compact(hetu.validate(raw))
     except (ValidationError, ValueError):
         return None
+
+
+COORDINATION_DAYS = 60
+"""A Swedish samordningsnummer is a personnummer whose birth day has 60 added."""
+
+
+def _swedish(raw: str) -> str:
+    """A personnummer or samordningsnummer as 12 digits. python-stdnum checks the date and the
+    Luhn digit of personnummer only, so a samordningsnummer's date is checked day-60."""
+    number = personnummer.compact(raw)
+    if len(number) not in (11, 13):
+        raise InvalidLength()
+    digits = number[:-5] + number[-4:]
+    if number[-5] not in "-+" or not isdigits(digits):
+        raise InvalidFormat()
+    day = int(number[-7:-5])
+    if day > COORDINATION_DAYS:
+        number = f"{number[:-7]}{day - COORDINATION_DAYS:02d}{number[-5:]}"
+    born = personnummer.get_birth_date(number)
+    luhn.validate(digits[-10:])
+    return f"{born.year // 100}{digits[-10:]}"
 
 
 def clean(raw: str) -> str:
@@ -80,3 +110,14 @@ def sms_code(text: str) -> str | None:
     if len(found) != 1:
         return None
     return re.sub(r"[^0-9]", "", found[0])
+
+
+def command_parts(text: str) -> tuple[str, list[str]] | None:
+    """("name", [args]) for "/Name@bot a b"; None when the text is not a command."""
+    if not text.startswith("/"):
+        return None
+    words = text[1:].split()
+    if not words:
+        return None
+    name = words[0].partition("@")[0].lower()
+    return (name, words[1:]) if name else None

@@ -45,3 +45,4 @@ class StepResult:
     wake_at: datetime | None = None  # deliver a Tick then (a code expires, a reason is dropped)
     asks_contact: bool = False  # the step waits for the patient's own phone (keep its button)
     awaits_code: bool = False  # the step waits for a code (else no wake-up is due any more)
+    forget: bool = False  # erase the chat's stored dialog and its link to the patient

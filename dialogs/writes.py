@@ -47,6 +47,13 @@ async def cancel(turn: Turn, ids: list[str]) -> None:
     if not targets:
         await turn.enter(machine.CHOOSE)
         return
+    late = [t for t in targets if too_late(turn, t)]  # the confirm screen may have sat open
+    for target in late:
+        turn.result(target, "not_cancelled", "why_deadline")
+    targets = [t for t in targets if t not in late]
+    if not targets:
+        await after_cancel(turn)
+        return
     if ctx.reread_needed:
         remaining = await reread(turn, targets, None)
         if not remaining:
@@ -71,16 +78,21 @@ async def cancel(turn: Turn, ids: list[str]) -> None:
             uncount_texts(turn, targets)
             await turn.unavailable(error)
             return
-        await after_failed_write(turn, error, targets)
+        if len(targets) > 1 and not isinstance(error, OutcomeUnknown):
+            await after_bulk_error(turn, targets, refusal(error), error.reference)
+        else:
+            await after_failed_write(turn, error, targets)
         await after_cancel(turn)
         return
     answered = {o.requested_id: o for o in outcomes}
+    unanswered = [t for t in targets if t not in answered]
     for target in targets:
         outcome = answered.get(target)
         if outcome is None:
-            turn.result(target, "unknown")
-            turn.audit(target, "unknown")
-            ctx.reread_needed = True
+            if len(targets) == 1:
+                turn.result(target, "unknown")
+                turn.audit(target, "unknown")
+                ctx.reread_needed = True
         elif outcome.status == CANCELLED:
             turn.result(target, "cancelled")
             turn.audit(target, "cancelled", new_id=outcome.id if outcome.id != target else None)
@@ -89,7 +101,26 @@ async def cancel(turn: Turn, ids: list[str]) -> None:
         else:
             turn.result(target, "not_cancelled", "why_not_cancellable")
             turn.audit(target, "failed")
+    if len(targets) > 1 and unanswered:
+        await after_bulk_error(turn, unanswered, "why_error", None)
     await after_cancel(turn)
+
+
+def too_late(turn: Turn, appointment_id: str) -> bool:
+    """Inside the clinic's cancellation deadline now, whatever it was when the list was drawn."""
+    shown = turn.ctx.shown(appointment_id)
+    return shown is not None and shown.start - turn.now < turn.config.cancellation_deadline
+
+
+async def after_bulk_error(
+    turn: Turn, targets: list[str], reason: str, reference: str | None
+) -> None:
+    """Several appointments, and the EHR failed some or all of them (or the clinic fell back to
+    one cancel each and some failed): read them again before saying what was cancelled; what is
+    still booked was not."""
+    for target in await reread(turn, targets, reference) or []:
+        turn.result(target, "not_cancelled", reason, reference)
+        turn.audit(target, "failed", reference=reference)
 
 
 async def after_failed_write(
@@ -98,7 +129,7 @@ async def after_failed_write(
     """A write reached the EHR, or may have: a lost answer is settled by reading again, an
     error the EHR answered with is recorded as not cancelled, worth a retry or not."""
     if isinstance(error, OutcomeUnknown):
-        await settle(turn, targets, error.reference)
+        await settle(turn, targets, error.reference, error.code)
         return
     for target in targets:
         turn.result(target, "not_cancelled", refusal(error), error.reference)
@@ -158,10 +189,15 @@ async def reread(turn: Turn, targets: list[str], reference: str | None) -> list[
     return booked
 
 
-async def settle(turn: Turn, targets: list[str], reference: str | None) -> None:
-    """Re-read after a lost answer; what is still booked was not cancelled."""
+async def settle(
+    turn: Turn, targets: list[str], reference: str | None, code: str | None = None
+) -> None:
+    """Re-read after a write whose outcome was unknown; what is still booked was not cancelled:
+    because the EHR answered with an error (`code`, e.g. a 502 EMR_ERROR), or gave no usable
+    answer at all (a timeout, a cut connection, an unreadable answer)."""
+    why = "why_unavailable" if code is None else "why_error" if code in RETRYABLE else "why_refused"
     for target in await reread(turn, targets, reference) or []:
-        turn.result(target, "not_cancelled", "why_unavailable", reference)
+        turn.result(target, "not_cancelled", why, reference)
         turn.audit(target, "failed", reference=reference)
 
 
@@ -190,9 +226,11 @@ def uncount_texts(turn: Turn, appointment_ids: list[str]) -> None:
 
 # -- cancellations waiting for a code -----------------------------------------------------------
 def await_code(turn: Turn, original_id: str, new_id: str, *, first: bool = False) -> None:
-    """The EHR holds this cancellation until the patient types the code it texted."""
+    """The EHR holds this cancellation until the patient types the code it texted. One we were
+    already waiting for (parked, the same pending id) is taken up again, tries and expiry as
+    they were: no new SMS was sent for it."""
     ctx = turn.ctx
-    unpark(turn, original_id)
+    known = unpark(turn, original_id)
     ctx.pending = [p for p in ctx.pending if p.original_id != original_id]
     pending = Pending(
         original_id=original_id,
@@ -200,6 +238,9 @@ def await_code(turn: Turn, original_id: str, new_id: str, *, first: bool = False
         expires_at=turn.now + turn.config.code_expiry,
         attempts_left=turn.config.code_max_attempts,
     )
+    if known is not None and known.new_id == new_id:
+        pending = known
+        pending.resumed = True
     ctx.pending.insert(0 if first else len(ctx.pending), pending)
     turn.audit(original_id, "awaiting_confirmation", new_id=new_id)
 

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.logs import setup_logging
+from bot.logs import formatter, setup_logging
 from bot.sandbox.ehr import PATIENTS
 from bot.settings import SANDBOX_CLIENT_SECRET
 from tests.fake_bot_api import TOKEN
@@ -44,12 +44,17 @@ PRIVATE: list[str] = sorted(
 PERSONAL_FORMS = {"19121212-1212", "121212-1212"}
 
 
+FORMATTERS = [formatter("text"), formatter("json")]
+
+
 def private_values_in(records: list[logging.LogRecord]) -> list[str]:
-    """The private values that appear in any of these log records."""
+    """The private values that appear in any of these log records, as either log format
+    (`LOG_FORMAT=text` or `json`) writes them, tracebacks included."""
     found = []
     for record in records:
-        line = record.getMessage() + (record.exc_text or "")
-        found += [value for value in [*PRIVATE, *PERSONAL_FORMS] if value in line]
+        for each in FORMATTERS:
+            line = each.format(record)
+            found += [value for value in [*PRIVATE, *PERSONAL_FORMS] if value in line]
     return found
 
 

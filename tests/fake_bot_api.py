@@ -480,6 +480,12 @@ class FakeBotApi:
         ready = [u for u in self._updates if allowed is None or any(k in u for k in allowed)]
         return ready[:limit]
 
+    def _m_sendchataction(self, params: dict[str, Any]) -> Any:
+        self.chat(int(params["chat_id"]))
+        if params.get("action") != "typing":
+            raise ApiError(400, "Bad Request: wrong parameter action in request")
+        return True
+
     def _m_close(self, params: dict[str, Any]) -> Any:
         return True
 

@@ -19,14 +19,14 @@ from typing import Any
 
 from bot.bench.telegram_fake import BOT_USER, ChatView, FakeBotApi, Shown
 from bot.sandbox.seed import synthetic_patients
-from dialogs.catalogs import en
+from dialogs.i18n import translations
 
 Send = Callable[[dict[str, Any], str], Awaitable[None]]
 """Deliver an update's payload (without update_id) for a named step; return once handled."""
 Codes = Callable[[str], Awaitable[list[str]]]
 """The SMS codes sent to a phone so far, oldest first."""
 
-CANCELLED = en.MESSAGES["outcome_cancelled"].split("{", 1)[0]
+CANCELLED = translations("en").gettext("outcome_cancelled").split("{", 1)[0]
 SINGLE_STEPS = ("start", "contact", "number", "choose", "confirm", "code")
 BULK_STEPS = (
     "start",

@@ -299,7 +299,7 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
         settings = _settings(leyr.base_url, database_url)
         runtime = await stack.enter_async_context(open_runtime(settings))
         if options.database_url is not None:
-            stack.push_async_callback(_forget, runtime, base)
+            stack.push_async_callback(_forget, runtime, base, pool)
         assert runtime.leyr is not None
         fake = FakeBotApi()
         driver = Driver(fake)
@@ -417,15 +417,17 @@ def _lower_bound(patients: int, bulk: int) -> dict[str, int]:
     }
 
 
-async def _forget(runtime: Runtime, base: int) -> None:
-    """Remove the benchmark's rows from a database it was given."""
+async def _forget(runtime: Runtime, base: int, pool: int) -> None:
+    """Remove the benchmark's rows from a database it was given (its audit rows are those of
+    its synthetic patients)."""
     end = base + 3 * CHAT_SPAN
+    keys = [runtime.store.patient_key(p["emr_id"]) for p in synthetic_patients(pool)]
     async with runtime.store.engine.begin() as connection:
         await connection.execute(
             delete(ChatState).where(ChatState.chat_id.between(base, end))  # type: ignore[attr-defined]
         )
         await connection.execute(
-            delete(CancellationAudit).where(CancellationAudit.chat_id.between(base, end))  # type: ignore[attr-defined]
+            delete(CancellationAudit).where(CancellationAudit.patient_key.in_(keys))  # type: ignore[attr-defined]
         )
         await connection.execute(
             delete(ChatLink).where(ChatLink.telegram_user_id.between(base, end))  # type: ignore[attr-defined]

@@ -95,7 +95,7 @@ def _buttons(params: dict[str, Any]) -> list[list[tuple[str, str]]]:
 
 
 class FakeBotApi(BaseRequest):
-    """Answers sendMessage, editMessageText, editMessageReplyMarkup, deleteMessage,
+    """Answers sendMessage, sendChatAction, editMessageText, editMessageReplyMarkup, deleteMessage,
     answerCallbackQuery, getMe and the command-menu calls; refuses anything else with 400."""
 
     def __init__(self) -> None:
@@ -183,6 +183,8 @@ class FakeBotApi(BaseRequest):
         if chat_id is not None:
             self._count(chat_id)
         view = self._chats.get(chat_id) if chat_id is not None else None
+        if endpoint == "sendChatAction":  # "typing…" of a slow step: counted, like any call
+            return True
         if endpoint == "sendMessage" and chat_id is not None:
             return self._send(chat_id, view, params)
         if endpoint in ("editMessageText", "editMessageReplyMarkup") and view is not None:

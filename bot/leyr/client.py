@@ -9,6 +9,7 @@ query strings, patient ids, codes or secrets.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 import time
@@ -37,6 +38,7 @@ from bot.leyr.lanes import LaneTransport
 from bot.leyr.models import (
     CANCELLED,
     Appointment,
+    AppointmentState,
     CareUnit,
     ErrorEnvelope,
     Patient,
@@ -44,6 +46,7 @@ from bot.leyr.models import (
     Resource,
     typed_patient_id,
 )
+from bot.ops.metrics import leyr_call
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger("bot.leyr")
@@ -117,13 +120,13 @@ class LeyrClient:
     ) -> LeyrClient:
         """The live client; ConfigError names (never shows) the Leyr settings that are unset."""
         client_id, secret = settings.leyr_client_id, settings.leyr_client_secret
-        emr, care_unit = settings.leyr_emr, settings.leyr_care_unit_id
-        if not (client_id and secret and emr and care_unit):
+        emr, units = settings.leyr_emr, settings.care_unit_ids
+        if not (client_id and secret and emr and units):
             named = {
                 "LEYR_CLIENT_ID": client_id,
                 "LEYR_CLIENT_SECRET": secret,
                 "LEYR_EMR": emr,
-                "LEYR_CARE_UNIT_ID": care_unit,
+                "LEYR_CARE_UNIT_IDS": units,
             }
             unset = ", ".join(name for name, value in named.items() if not value)
             raise ConfigError(f"the Leyr client needs {unset}")
@@ -132,10 +135,17 @@ class LeyrClient:
             client_id=client_id,
             client_secret=secret.get_secret_value(),
             emr=emr,
-            care_unit_id=care_unit,
+            care_unit_id=units[0],
             timeout=settings.leyr_timeout_seconds,
             transport=transport,
         )
+
+    def at(self, care_unit_id: str) -> LeyrClient:
+        """This client for another care unit of the same EHR (a clinic chain's), on the same
+        connections. Only the original is closed."""
+        other = copy.copy(self)
+        other._unit = f"/emrs/{quote(self._emr, safe='')}/care-units/{quote(care_unit_id, safe='')}"
+        return other
 
     async def __aenter__(self) -> LeyrClient:
         return self
@@ -182,7 +192,7 @@ class LeyrClient:
     # -- writes ---------------------------------------------------------------------------------
     async def cancel_appointment(
         self, appointment_id: str, comment: str | None = None
-    ) -> Appointment:
+    ) -> AppointmentState:
         body: dict[str, Any] = {"status": CANCELLED}
         if comment:
             body["comment"] = comment
@@ -191,26 +201,27 @@ class LeyrClient:
             "/emrs/{emr}/care-units/{cu}/appointments/{id}",
             body,
         )
-        return _parse(Appointment, data, write=True)
+        return _parse(AppointmentState, data, write=True)
 
     async def cancel_appointments(
         self, appointment_ids: Sequence[str], comment: str | None = None
-    ) -> list[Appointment]:
+    ) -> list[AppointmentState]:
+        """One state per item read; an item that cannot be read is left out (its outcome is
+        then unknown to the caller)."""
         body: dict[str, Any] = {"ids": list(appointment_ids), "status": CANCELLED}
         if comment:
             body["comment"] = comment
-        data = await self._write(
-            f"{self._unit}/appointments", "/emrs/{emr}/care-units/{cu}/appointments", body
-        )
-        return _parse_list(Appointment, data, write=True)
+        template = "/emrs/{emr}/care-units/{cu}/appointments"
+        data = await self._write(f"{self._unit}/appointments", template, body)
+        return _parse_list(AppointmentState, data, template, write=True)
 
-    async def confirm_cancellation(self, new_id: str, code: str) -> Appointment:
+    async def confirm_cancellation(self, new_id: str, code: str) -> AppointmentState:
         data = await self._write(
             f"{self._unit}/appointments/{quote(new_id, safe='')}",
             "/emrs/{emr}/care-units/{cu}/appointments/{id}",
             {"confirmation": {"code": code}},
         )
-        return _parse(Appointment, data, write=True)
+        return _parse(AppointmentState, data, write=True)
 
     # -- plumbing -------------------------------------------------------------------------------
     async def _read_list(
@@ -220,7 +231,7 @@ class LeyrClient:
         model: type[ModelT],
         params: dict[str, str] | None = None,
     ) -> list[ModelT]:
-        return _parse_list(model, await self._read(path, template, params), write=False)
+        return _parse_list(model, await self._read(path, template, params), template, write=False)
 
     async def _read(self, path: str, template: str, params: dict[str, str] | None = None) -> Any:
         for attempt in range(1, self._attempts + 1):
@@ -274,18 +285,32 @@ def _transient(response: httpx.Response) -> bool:
 
 
 def _envelope(response: httpx.Response) -> ErrorEnvelope | None:
+    """Codes and `instance` from whatever JSON object an error came with; None for no object."""
     try:
-        return ErrorEnvelope.model_validate_json(response.content)
-    except ValidationError:
+        data = response.json()
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return ErrorEnvelope.model_validate(data)
+    except ValidationError:  # pragma: no cover - every field of the envelope is optional
         return None
 
 
 def _api_error(envelope: ErrorEnvelope, status: int, template: str) -> LeyrApiError:
-    kind = _ERRORS.get(envelope.code, LeyrUnknownError)
+    """By Leyr's top-level code; a body without one (FastAPI's 404/422) by the HTTP status."""
+    kind: type[LeyrApiError]
+    if envelope.code is not None:
+        kind = _ERRORS.get(envelope.code, LeyrUnknownError)
+    elif status in (401, 403):
+        kind = LeyrUnauthorized
+    else:
+        kind = LeyrBadRequest if 400 <= status < 500 else LeyrUnknownError
     return kind(
         f"Leyr refused {template}",
         code=envelope.code,
-        error_codes=tuple(e.error_code for e in envelope.errors),
+        error_codes=envelope.error_codes,
         instance=envelope.instance,
         status=status,
     )
@@ -302,7 +327,7 @@ def _transient_error(kind: type[TransientT], response: httpx.Response, summary: 
     return kind(
         summary,
         code=envelope.code,
-        error_codes=tuple(e.error_code for e in envelope.errors),
+        error_codes=envelope.error_codes,
         instance=envelope.instance,
         status=response.status_code,
     )
@@ -337,18 +362,45 @@ def _list_of(model: type[ModelT]) -> TypeAdapter[list[ModelT]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
-def _parse_list(model: type[ModelT], data: Any, *, write: bool) -> list[ModelT]:
-    try:
-        return _list_of(model).validate_python(data)
-    except ValidationError:
+def _unwrap(data: Any) -> list[Any] | None:
+    """A JSON array, or the one array inside an object (`{"data": [...]}` and the like)."""
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        lists = [value for value in data.values() if isinstance(value, list)]
+        if len(lists) == 1:
+            return lists[0]
+    return None
+
+
+def _parse_list(model: type[ModelT], data: Any, template: str, *, write: bool) -> list[ModelT]:
+    """Every readable item; those that cannot be read are skipped and counted in the log (never
+    shown: their content may be personal)."""
+    items = _unwrap(data)
+    if items is None:
         kind: type[LeyrError] = LeyrOutcomeUnknown if write else LeyrMalformedResponse
-        raise kind(f"unexpected shape for a list of {model.__name__}") from None
+        raise kind(f"unexpected shape for a list of {model.__name__}")
+    try:
+        return _list_of(model).validate_python(items)
+    except ValidationError:
+        pass
+    read = []
+    for item in items:
+        try:
+            read.append(model.model_validate(item))
+        except ValidationError:
+            continue
+    log.warning(
+        "%s: %s of %s items unreadable, skipped", template, len(items) - len(read), len(items)
+    )
+    return read
 
 
 def _log_response(
     method: str, template: str, attempt: int, started: float, response: httpx.Response
 ) -> None:
     elapsed = (time.perf_counter() - started) * 1000
+    leyr_call(method, template, str(response.status_code), elapsed / 1000)
     if response.is_success:
         log.debug(
             "%s %s -> %s %.0fms attempt=%s",
@@ -368,11 +420,12 @@ def _log_response(
         elapsed,
         attempt,
         envelope.code if envelope else None,
-        ",".join(e.error_code for e in envelope.errors) if envelope else None,
+        ",".join(envelope.error_codes) if envelope else None,
         envelope.instance if envelope else None,
     )
 
 
 def _log_failure(method: str, template: str, attempt: int, started: float, error: str) -> None:
     elapsed = (time.perf_counter() - started) * 1000
+    leyr_call(method, template, error, elapsed / 1000)
     log.warning("%s %s failed %s %.0fms attempt=%s", method, template, error, elapsed, attempt)

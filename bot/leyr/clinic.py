@@ -1,7 +1,10 @@
 """`LeyrClinic`: the dialog's `Clinic` interface implemented over the Leyr client.
 
-It resolves care-unit and practitioner names (cached, so a dialog step costs one Leyr call),
-normalises phones to E.164, and turns Leyr's failures into the dialog's `ClinicError` family.
+It reads per item what the dialog needs (an offset-less time in the clinic's zone, no item of
+another patient), adds care-unit and practitioner names as best-effort decoration (fetched apart
+from the list, cached, negative answers too), normalises phones to E.164, falls back to single
+cancels when the EHR refuses a bulk one, and turns Leyr's failures into the dialog's
+`ClinicError` family as a patient needs them.
 """
 
 from __future__ import annotations
@@ -9,25 +12,30 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import cast
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from bot.leyr.capabilities import Support, support_for
 from bot.leyr.client import LeyrClient
 from bot.leyr.errors import (
+    LeyrApiError,
     LeyrError,
     LeyrMalformedResponse,
     LeyrOutcomeUnknown,
     LeyrUnauthorized,
     LeyrUnavailable,
 )
+from bot.leyr.identity import LEYR_ID_TYPES
 from bot.leyr.models import Appointment as LeyrAppointment
-from bot.leyr.models import PatientIdType
+from bot.leyr.models import AppointmentState, PatientIdType
 from bot.settings import Settings
 from dialogs.clinic import (
     Appointment,
     CancelOutcome,
+    Capabilities,
     ClinicError,
     ClinicRefused,
     ClinicUnavailable,
@@ -41,16 +49,28 @@ from dialogs.clinic import (
 
 log = logging.getLogger("bot.leyr")
 
-NAMES_TTL_SECONDS = 3600.0
-# [assumed] error codes (../shared/leyr-api.md): a wrong or expired code is BAD_INPUT (the dialog
-# keeps its own code expiry, so it rarely sends an expired one); a pending id that is no longer
-# known (replaced by a new code, or already confirmed) INVALID_APPOINTMENT_ID; an unknown
-# patient INVALID_PATIENT_ID.
-WRONG_CODE = "BAD_INPUT"
+NAMES_TTL_SECONDS = 3600.0  # names, and an EHR's refusal to give them
+NAMES_RETRY_SECONDS = 300.0  # after a name lookup failed for a passing reason
+ALIASES = 10_000  # patients whose Leyr id and EHR id both name them, kept in memory
+# [assumed] error codes (Leyr's docs list them, not what each means for us): a wrong or expired
+# code is BAD_INPUT, but any 4xx an EHR answers a confirmation with is taken as a refused code
+# (the pending id stays, the patient may try again); only INVALID_APPOINTMENT_ID (or a 404) means
+# the pending cancellation is gone. An unknown patient is INVALID_PATIENT_ID (or a 404); a lookup
+# type the EHR lacks PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED or INVALID_PATIENT_ID_TYPE.
 PENDING_GONE = "INVALID_APPOINTMENT_ID"
 UNKNOWN_PATIENT = "INVALID_PATIENT_ID"
+LOOKUP_TYPE_UNSUPPORTED = ("PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED", "INVALID_PATIENT_ID_TYPE")
 NOT_SUPPORTED = "NOT_SUPPORTED"
+TOO_MANY = "MAX_ITEMS_EXCEEDED"
 BULK_MISMATCH = "BULK_ANSWER_MISMATCH"  # our own code: no answer item could be matched
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    """Names by id, and until when they stand (an empty map when the lookup failed)."""
+
+    until: float
+    by_id: dict[str, str]
 
 
 class LeyrClinic:
@@ -58,41 +78,70 @@ class LeyrClinic:
         self,
         client: LeyrClient,
         *,
-        id_type: PatientIdType = "se_personal_number",
+        id_type: PatientIdType | None = "se_personal_number",
         region: str = "SE",
+        zone: ZoneInfo | None = None,
+        support: Support | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._id_type = id_type
         self._region = region
+        self._zone = zone or ZoneInfo("Europe/Stockholm")
+        self._support = support or Support()
+        self._bulk = self._support.bulk is not False
         self._clock = clock
-        self._names: tuple[float, dict[str, str], dict[str, str]] | None = None
+        self._units: _Names | None = None
+        self._people: _Names | None = None
+        self._aliases: dict[str, str] = {}  # EHR id -> Leyr's patient id, when they differ
 
     @classmethod
-    def from_settings(cls, client: LeyrClient, settings: Settings) -> LeyrClinic:
+    def from_settings(
+        cls, client: LeyrClient, settings: Settings, emr: str | None = None
+    ) -> LeyrClinic:
+        """`emr`: the EHR code when not the configured one (the sandbox's, with no overrides)."""
         return cls(
             client,
-            id_type=cast(PatientIdType, settings.leyr_patient_id_type),
+            id_type=LEYR_ID_TYPES[settings.id_kind],
             region=settings.clinic_region,
+            zone=settings.zone,
+            support=support_for(emr) if emr else support_for(settings.leyr_emr or "", settings),
         )
 
+    def capabilities(self) -> Capabilities:
+        if self._id_type is None:  # Leyr has no id type for this country's numbers
+            return replace(self._support.capabilities(""), identify=False)
+        return self._support.capabilities(self._id_type)
+
     async def find_patient(self, personal_number: str) -> PatientRecord:
+        if self._id_type is None:  # Leyr has no id type for this country's numbers
+            raise NotSupported(None, "NO_LEYR_ID_TYPE")
         try:
             patient = await self._client.get_patient(self._id_type, personal_number)
         except LeyrError as error:
-            raise _translate(error, {UNKNOWN_PATIENT: PatientNotFound}) from None
+            raise _translate_lookup(error) from None
         phones = tuple(p for p in (_e164(raw, self._region) for raw in patient.phones) if p)
-        return PatientRecord(patient_id=patient.emr_id or patient.id, phones=phones)
+        patient_id = patient.emr_id or patient.id
+        if patient.id != patient_id:
+            if len(self._aliases) >= ALIASES:
+                self._aliases.clear()
+            self._aliases[patient_id] = patient.id
+        return PatientRecord(patient_id=patient_id, phones=phones)
 
     async def list_appointments(
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[Appointment]:
         try:
             listed = await self._client.list_appointments(patient_id, start, end)
-            units, people = await self._lookup_names()
         except LeyrError as error:
             raise _translate(error) from None
-        return [_appointment(a, units, people) for a in listed]
+        own = {patient_id, f"emr_id:{patient_id}", self._aliases.get(patient_id, patient_id)}
+        mine = [a for a in listed if a.patient_id is None or a.patient_id in own]
+        if len(mine) < len(listed):
+            log.warning("listing held %s items of other patients, dropped", len(listed) - len(mine))
+        units = await self._names("care units") if mine else {}
+        people = await self._names("resources") if mine else {}
+        return [self._appointment(a, units, people) for a in mine]
 
     async def cancel(
         self, appointment_ids: Sequence[str], comment: str | None
@@ -101,8 +150,16 @@ class LeyrClinic:
         try:
             if len(ids) == 1:
                 answered = [await self._client.cancel_appointment(ids[0], comment)]
-            else:
+            elif self._bulk:
                 answered = await self._client.cancel_appointments(ids, comment)
+            else:
+                return await self._one_by_one(ids, comment)
+        except LeyrApiError as error:
+            if len(ids) > 1 and (error.has(NOT_SUPPORTED) or error.has(TOO_MANY)):
+                log.warning("bulk cancel refused (%s): one at a time", ",".join(error.error_codes))
+                self._bulk = not error.has(NOT_SUPPORTED)
+                return await self._one_by_one(ids, comment)
+            raise _translate(error) from None
         except LeyrError as error:
             raise _translate(error) from None
         outcomes = _match(ids, answered)
@@ -110,23 +167,84 @@ class LeyrClinic:
             raise OutcomeUnknown(None, BULK_MISMATCH)
         return outcomes
 
+    async def _one_by_one(self, ids: list[str], comment: str | None) -> list[CancelOutcome]:
+        """A single PATCH per id. An id whose cancel failed is left out (its outcome unknown to
+        the dialog, which re-reads); nothing answered at all raises the first failure."""
+        outcomes: list[CancelOutcome] = []
+        first: ClinicError | None = None
+        for appointment_id in ids:
+            try:
+                answer = await self._client.cancel_appointment(appointment_id, comment)
+            except LeyrError as error:
+                failure = _translate(error)
+                first = first or failure
+                if isinstance(failure, ClinicUnavailable | NotSupported):
+                    break  # the rest would fail alike; they stay booked
+                continue
+            outcomes.append(CancelOutcome(appointment_id, answer.id, answer.status))
+        if not outcomes and first is not None:
+            raise first
+        return outcomes
+
     async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
         try:
             answered = await self._client.confirm_cancellation(pending_id, code)
         except LeyrError as error:
-            raise _translate(error, {WRONG_CODE: CodeRejected, PENDING_GONE: PendingGone}) from None
+            raise _translate_confirm(error) from None
         return CancelOutcome(pending_id, answered.id, answered.status)
 
-    async def _lookup_names(self) -> tuple[dict[str, str], dict[str, str]]:
+    def care_unit_name(self, care_unit_id: str) -> str | None:
+        """A care unit's name, if a listing has already looked the names up."""
+        return self._units.by_id.get(care_unit_id) if self._units else None
+
+    async def _names(self, kind: str) -> dict[str, str]:
+        """Care-unit or practitioner names, best effort: a failed or refused lookup gives no
+        names (and is not asked again for a while); it never fails the list."""
         now = self._clock()
-        if self._names is None or now - self._names[0] > NAMES_TTL_SECONDS:
-            units = {u.id: u.name or "" for u in await self._client.list_care_units()}
-            people = {r.id: r.name or "" for r in await self._client.list_resources()}
-            self._names = (now, units, people)
-        return self._names[1], self._names[2]
+        cached = self._units if kind == "care units" else self._people
+        if cached is not None and now < cached.until:
+            return cached.by_id
+        try:
+            if kind == "care units":
+                found = {u.id: u.name or "" for u in await self._client.list_care_units()}
+            else:
+                found = {r.id: r.name or "" for r in await self._client.list_resources()}
+            names = _Names(now + NAMES_TTL_SECONDS, found)
+        except LeyrError as error:
+            refused = isinstance(error, LeyrApiError) and error.status is not None
+            refused = refused and 400 <= (error.status or 0) < 500
+            log.warning(
+                "%s names unavailable (%s), list shown without them instance=%s",
+                kind,
+                error.code or type(error).__name__,
+                error.instance,
+            )
+            names = _Names(now + (NAMES_TTL_SECONDS if refused else NAMES_RETRY_SECONDS), {})
+        if kind == "care units":
+            self._units = names
+        else:
+            self._people = names
+        return names.by_id
+
+    def _appointment(
+        self, a: LeyrAppointment, units: dict[str, str], people: dict[str, str]
+    ) -> Appointment:
+        return Appointment(
+            id=a.id,
+            start=self._aware(a.start),
+            end=self._aware(a.end) if a.end else None,
+            status=a.status,
+            care_unit=units.get(a.care_unit_id or "", ""),
+            practitioner=people.get(a.resource_id or "", ""),
+            resource_id=a.resource_id,
+        )
+
+    def _aware(self, moment: datetime) -> datetime:
+        """A time without an offset is the clinic's wall time."""
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=self._zone)
 
 
-def _match(requested: list[str], answered: list[LeyrAppointment]) -> list[CancelOutcome]:
+def _match(requested: list[str], answered: list[AppointmentState]) -> list[CancelOutcome]:
     """Pair the answer's items with the ids we sent, in request order. An id left out has an
     unknown outcome: the dialog then says so and re-reads before writing again."""
     wanted = set(requested)
@@ -146,18 +264,6 @@ def _match(requested: list[str], answered: list[LeyrAppointment]) -> list[Cancel
     return [CancelOutcome(r, paired[r].id, paired[r].status) for r in requested if r in paired]
 
 
-def _appointment(a: LeyrAppointment, units: dict[str, str], people: dict[str, str]) -> Appointment:
-    return Appointment(
-        id=a.id,
-        start=a.start,
-        end=a.end,
-        status=a.status,
-        care_unit=units.get(a.care_unit_id or "", ""),
-        practitioner=people.get(a.resource_id or "", ""),
-        resource_id=a.resource_id,
-    )
-
-
 def _e164(raw: str, region: str) -> str | None:
     try:
         parsed = phonenumbers.parse(raw, region)
@@ -168,19 +274,47 @@ def _e164(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _translate(
-    error: LeyrError, specific: dict[str, type[ClinicError]] | None = None
-) -> ClinicError:
-    code = error.error_codes[0] if error.error_codes else error.code
+def _client_side(error: LeyrError) -> bool:
+    """A 4xx refusal about the request itself (not our credentials, not a rate limit)."""
+    status = error.status or 0
+    return isinstance(error, LeyrApiError) and 400 <= status < 500 and status not in (401, 403)
+
+
+def _translate_lookup(error: LeyrError) -> ClinicError:
+    """An unknown patient reads exactly like a phone mismatch (PatientNotFound); a lookup type
+    the EHR does not offer is a dead end (NotSupported)."""
+    code = _code(error)
+    if any(error.has(c) for c in LOOKUP_TYPE_UNSUPPORTED):
+        return NotSupported(error.instance, code)
+    if error.has(UNKNOWN_PATIENT) or (_client_side(error) and error.status == 404):
+        return PatientNotFound(error.instance, code)
+    return _translate(error)
+
+
+def _translate_confirm(error: LeyrError) -> ClinicError:
+    """Only a pending cancellation that is gone drops it; any other refusal of the code keeps it."""
+    code = _code(error)
+    if error.has(NOT_SUPPORTED):
+        return NotSupported(error.instance, code)
+    if error.has(PENDING_GONE) or (_client_side(error) and error.status == 404):
+        return PendingGone(error.instance, code)
+    if _client_side(error) and error.status != 429:
+        return CodeRejected(error.instance, code)
+    return _translate(error)
+
+
+def _code(error: LeyrError) -> str | None:
+    return error.error_codes[0] if error.error_codes else error.code
+
+
+def _translate(error: LeyrError) -> ClinicError:
+    code = _code(error)
     if isinstance(error, LeyrOutcomeUnknown):
         return OutcomeUnknown(error.instance, code)
     if isinstance(error, LeyrUnavailable | LeyrMalformedResponse):
         return ClinicUnavailable(error.instance, code)
     if error.has(NOT_SUPPORTED):
         return NotSupported(error.instance, code)
-    for error_code, kind in (specific or {}).items():
-        if error.has(error_code):
-            return kind(error.instance, code)
     if isinstance(error, LeyrUnauthorized):
         log.error("Leyr rejected our credentials instance=%s", error.instance)
     return ClinicRefused(error.instance, code)

@@ -1,106 +1,162 @@
 """What support agents get in sandbox chats: test patients instead of identity, the emulator's SMS
-shown in the chat, and commands to reset the data, switch one-step/two-step and inject faults.
+and each injected fault shown in the chat, and commands to reset the sandbox, switch
+one-step/two-step and inject faults.
 
-Only chats the runtime marks as sandbox chats are ever given an agent.
+This is the one path for agent commands: the terminal and the Telegram adapter both hand the
+typed text to `SandboxAgent.command` and show what `SandboxAgent.notes_for` returns after each
+step. Only chats the runtime marks as sandbox chats are ever given an agent.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from datetime import datetime
 
 from bot.sandbox.emulator import Emulator
-from bot.sandbox.faults import KINDS, Fault
+from bot.sandbox.faults import Fault
+from bot.sandbox.notes import Note, describe
+from bot.sandbox.relay import SandboxRelay
+from bot.sandbox.shapes import SWITCHES
+from bot.sandbox.texts import say
 from bot.settings import SANDBOX_EMR
-from dialogs.clinic import Appointment, CancelOutcome, Clinic, PatientRecord, TestPatient
+from bot.store import ChatSnapshot, Store
+from dialogs.clinic import Clinic, TestPatient
+from dialogs.context import DialogContext
+from dialogs.i18n import DEFAULT_LANGUAGE, language_for
+from dialogs.machine import IDLE
+from dialogs.parsing import command_parts
 
-FAULTS = ("timeout", "reset", "server_error", "error_envelope", "emr_error", "malformed")
+FAULTS: dict[str, Fault] = {
+    "timeout": Fault(kind="timeout"),
+    "reset": Fault(kind="reset"),
+    "server_error": Fault(kind="server_error"),
+    "error_envelope": Fault(kind="error_envelope"),
+    "emr_error": Fault(kind="error_envelope", code="EMR_ERROR", status=502, error_code="EMR_ERROR"),
+    "malformed": Fault(kind="malformed"),
+}
+"""What each `/sandbox_fail KIND` injects (the emulator copies it)."""
+KINDS = ", ".join(FAULTS)
 
-HELP = (
-    "Sandbox tools (agents only):\n"
-    "/sandbox_reset: fresh test data, no pending codes, no faults\n"
-    "/sandbox_onestep, /sandbox_twostep: how the sandbox EHR cancels\n"
-    f"/sandbox_fail KIND: the next Leyr call fails; KIND is one of {', '.join(FAULTS)}\n"
-    "/start: pick a test patient (after /sandbox_reset) and begin"
+COMMANDS = (
+    "sandbox",
+    "sandbox_reset",
+    "sandbox_onestep",
+    "sandbox_twostep",
+    "sandbox_fail",
+    "sandbox_shape",
 )
+"""The agent's commands, in the order of their menu."""
+
+
+def agent_commands(language: str) -> list[tuple[str, str]]:
+    """(command, description) of the agent's commands, for a sandbox chat's command menu."""
+    return [(name, say(language, f"menu_{name}")) for name in COMMANDS]
 
 
 class SandboxAgent:
-    def __init__(self, emulator: Emulator, emr: str = SANDBOX_EMR) -> None:
+    def __init__(
+        self, emulator: Emulator, store: Store, emr: str = SANDBOX_EMR, country: str = "SE"
+    ) -> None:
+        """`emr`: the sandbox EHR the chats use; `country`: whose test patients are offered."""
         self._emulator = emulator
+        self._store = store
         self._emr = emr
-        self._inbox: defaultdict[int, list[str]] = defaultdict(list)
+        self._country = country
+        self._notes: defaultdict[int, list[Note]] = defaultdict(list)
 
-    async def test_patients(self) -> list[TestPatient]:
-        return [TestPatient(p.personal_number, p.label) for p in self._emulator.test_patients()]
+    async def test_patients(self, language: str = DEFAULT_LANGUAGE) -> list[TestPatient]:
+        return [
+            TestPatient(p.personal_number, say(language, f"patient_{p.emr_id}"))
+            for p in self._emulator.test_patients(self._country)
+        ]
 
     def relay(self, chat_id: int, clinic: Clinic) -> Clinic:
-        """The chat's clinic, noting each SMS code the emulator sends because of this chat."""
-        return _SmsRelay(clinic, self, chat_id)
+        """The chat's clinic, noting the SMS codes the emulator sends and the faults met because
+        of this chat."""
+        return SandboxRelay(clinic, self._emulator, self._emr, self._notes[chat_id])
 
-    def _outbox_size(self) -> int:
-        return len(self._emulator.outbox())
+    async def notes_for(self, chat_id: int, language_code: str | None) -> list[str]:
+        """What to show the agent since the last call (then forgotten): SMS texts and fault
+        notes, in the chat's language."""
+        notes = self._notes.pop(chat_id, [])
+        if not notes:
+            return []
+        language = await self._language(chat_id, language_code)
+        return [note.render(language) for note in notes]
 
-    def _note_sms(self, chat_id: int, since: int, appointment_ids: Sequence[str]) -> None:
-        wanted = set(appointment_ids)
-        for sms in self._emulator.outbox()[since:]:
-            if sms.appointment_id in wanted:
-                self._inbox[chat_id].append(sms.text)
-
-    async def sms_for(self, chat_id: int) -> list[str]:
-        """The SMS texts sent because of this chat since the last call (then forgotten)."""
-        return self._inbox.pop(chat_id, [])
-
-    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None:
-        """Handle an agent command; None when `name` is not one (the dialog gets it then)."""
-        if name == "sandbox":
-            return HELP
+    async def command(self, chat_id: int, text: str, language_code: str | None) -> str | None:
+        """The answer to an agent command typed as `text` ("/sandbox_fail timeout"); None when
+        it is not one (the dialog gets it then)."""
+        parts = command_parts(text)
+        if parts is None or parts[0] not in COMMANDS:
+            return None
+        name, args = parts
+        language = await self._language(chat_id, language_code)
         if name == "sandbox_reset":
-            self._emulator.reset()
-            self._inbox.pop(chat_id, None)
-            return "Sandbox data reset: every test patient has their appointments back."
+            await self._reset(chat_id)
+            return say(language, "reset")
         if name in ("sandbox_onestep", "sandbox_twostep"):
             mode = "one_step" if name == "sandbox_onestep" else "two_step"
             self._emulator.set_profile(self._emr, cancellation=mode)
-            return f"The sandbox EHR now cancels in {mode.replace('_', ' ')}."
+            return say(language, mode)
         if name == "sandbox_fail":
-            kind = args[0].lower() if args else ""
-            if kind not in FAULTS:
-                return f"Usage: /sandbox_fail KIND, with KIND one of {', '.join(FAULTS)}"
-            self._emulator.inject(_fault(kind))
-            return f"The next Leyr call will fail with: {kind}."
-        return None
+            fault = FAULTS.get(args[0].lower()) if args else None
+            if fault is None:
+                return say(language, "fail_usage", kinds=KINDS)
+            self._emulator.inject(fault)
+            return say(language, "fail_armed", fault=describe(fault, language))
+        if name == "sandbox_shape":
+            return self._shape(args[0].lower() if args else "", language)
+        return say(language, "help", kinds=KINDS)
+
+    async def _reset(self, chat_id: int) -> None:
+        """A clean slate: the emulator's data, codes, faults and profiles, and this chat's
+        stored dialog (its test patient, limits and counters; its language stays, and its
+        buttons go stale), its link and its unshown notes."""
+        self._emulator.reset()
+        self._notes.pop(chat_id, None)
+        await self._store.unlink(chat_id)  # in a private chat the chat is its user
+        snapshot = await self._store.load(chat_id)
+        if snapshot is None:
+            return
+        old = _context(snapshot)
+        fresh = DialogContext(language=old.language, generation=old.generation + 1)
+        await self._store.save(
+            ChatSnapshot(
+                chat_id=chat_id,
+                state=IDLE,
+                context=fresh.dump(),
+                last_update_id=snapshot.last_update_id,
+                ui_message_id=snapshot.ui_message_id,
+            ),
+            expected_version=snapshot.version,
+        )
+
+    async def _language(self, chat_id: int, language_code: str | None) -> str:
+        """The chat's language as the dialog keeps it (chosen with /language), else Telegram's."""
+        snapshot = await self._store.load(chat_id)
+        if snapshot is not None:
+            return _context(snapshot).language
+        return language_for(language_code)
+
+    def _shape(self, switch: str, language: str) -> str:
+        """Switch one way Leyr's answers look on or off; without a known NAME, list them."""
+        shapes = self._emulator.shapes
+        if switch not in SWITCHES:
+            on = set(shapes.on())
+            return (
+                say(language, "shape_list")
+                + "\n"
+                + "\n".join(
+                    f"{'[on] ' if name in on else ''}{name}: {what}"
+                    for name, what in SWITCHES.items()
+                )
+            )
+        shapes.set(switch, switch not in shapes.on())
+        return say(language, "shape_on" if switch in shapes.on() else "shape_off", shape=switch)
 
 
-def _fault(kind: str) -> Fault:
-    if kind == "emr_error":
-        return Fault(kind="error_envelope", code="EMR_ERROR", status=502, error_code="EMR_ERROR")
-    return Fault(kind=next(k for k in KINDS if k == kind))
-
-
-class _SmsRelay:
-    def __init__(self, inner: Clinic, agent: SandboxAgent, chat_id: int) -> None:
-        self._inner = inner
-        self._agent = agent
-        self._chat_id = chat_id
-
-    async def find_patient(self, personal_number: str) -> PatientRecord:
-        return await self._inner.find_patient(personal_number)
-
-    async def list_appointments(
-        self, patient_id: str, start: datetime, end: datetime
-    ) -> list[Appointment]:
-        return await self._inner.list_appointments(patient_id, start, end)
-
-    async def cancel(
-        self, appointment_ids: Sequence[str], comment: str | None
-    ) -> list[CancelOutcome]:
-        since = self._agent._outbox_size()
-        try:
-            return await self._inner.cancel(appointment_ids, comment)
-        finally:  # a lost answer may still have sent the SMS
-            self._agent._note_sms(self._chat_id, since, appointment_ids)
-
-    async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
-        return await self._inner.confirm(pending_id, code)
+def _context(snapshot: ChatSnapshot) -> DialogContext:
+    try:
+        return DialogContext.load(snapshot.context)
+    except ValueError:  # unreadable: the engine starts such a chat over too
+        return DialogContext()

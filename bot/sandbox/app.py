@@ -21,10 +21,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.leyr.models import ErrorEnvelope, ErrorItem
 from bot.sandbox import seed
-from bot.sandbox.ehr import E164, MAX_BULK, MAX_COMMENT, ApiError, Ehr
-from bot.sandbox.faults import ALL_KINDS, NETWORK_KINDS, Fault, SimulatedNetworkFault
+from bot.sandbox.ehr import E164, MAX_COMMENT, ApiError, Ehr
+from bot.sandbox.faults import (
+    ALL_KINDS,
+    NETWORK_KINDS,
+    Fault,
+    SimulatedNetworkFault,
+    note_attempt,
+)
+from bot.sandbox.shapes import SWITCHES, Shapes
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import Emulator
@@ -33,29 +39,16 @@ log = logging.getLogger("bot.sandbox")
 Handler = Callable[[Request], Awaitable[Response]]
 SIGNAL = "sandbox.signal"
 RESCHEDULE_FIELDS = frozenset({"start", "end", "resource_id"})
-TITLES = {
-    "BAD_REQUEST": "Request validation failed",
-    "UNAUTHORIZED": "Unauthorized",
-    "EMR_ERROR": "EMR error",
-    "NOT_FOUND": "No such endpoint",
-    "METHOD_NOT_ALLOWED": "Method not allowed",
-}
+PLAIN = Shapes()  # Leyr's documented shapes, for the control endpoints
 
 
-def envelope(error: ApiError) -> JSONResponse:
-    """Leyr's RFC 7807 style error body; only codes and the trace id are logged."""
+def envelope(error: ApiError, shapes: Shapes = PLAIN) -> JSONResponse:
+    """Leyr's RFC 7807 style error body (or the shape a switch asks for); only codes and the
+    trace id are logged."""
     instance = str(uuid.uuid4())
     log.info("sandbox error %s %s instance=%s", error.code, error.error_code, instance)
-    body = ErrorEnvelope(
-        code=error.code,
-        type=f"https://docs.leyr.io/api/error-handling/{error.code.lower()}",
-        title=TITLES.get(error.code, "Request failed"),
-        status=error.status,
-        detail=error.details,
-        instance=instance,
-        errors=[ErrorItem(error_code=error.error_code, details=error.details)],
-    )
-    return JSONResponse(body.model_dump(mode="json"), status_code=error.status)
+    status, body = shapes.error(error.code, error.error_code, error.status, error.details, instance)
+    return JSONResponse(body, status_code=status)
 
 
 def unauthorized() -> JSONResponse:
@@ -85,6 +78,16 @@ class SignalLayer:
         await self.inner(scope, receive, guarded)
         if signal:
             raise SimulatedNetworkFault(signal[0], withheld)
+
+
+def _route(request: Request) -> str:
+    """The call as "GET /appointments": the matched route below the EHR and care unit."""
+    path = getattr(request.scope.get("route"), "path", request.url.path)
+    for prefix in ("/api/emrs/{emr}/care-units/{cu}", "/api/emrs/{emr}"):
+        if path.startswith(prefix + "/"):
+            path = path.removeprefix(prefix)
+            break
+    return f"{request.method} {path}"
 
 
 def _lose_answer(request: Request, kind: str) -> None:
@@ -149,6 +152,10 @@ def _new_patient(body: dict[str, Any]) -> tuple[str, str, str, list[str], list[s
     return first, last, external, phones, emails
 
 
+def _injected(fault: Fault) -> ApiError:
+    return ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
+
+
 def _status_cancelled(body: dict[str, Any]) -> None:
     if "status" not in body:
         raise ApiError("MISSING_REQUIRED_FIELD", "status is required")
@@ -162,7 +169,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         if emr not in emulator.ehrs:
             raise ApiError("NOT_SUPPORTED", "this EHR is not supported")
         cu = request.path_params.get("cu")
-        if cu is not None and cu != emulator.care_unit:
+        if cu is not None and cu not in seed.CARE_UNITS:
             raise ApiError("INVALID_CARE_UNIT_ID", "unknown care unit")
         return emulator.ehrs[emr]
 
@@ -172,20 +179,20 @@ def build_app(emulator: Emulator) -> SignalLayer:
             and request.headers.get("x-leyr-client-secret") == emulator.client_secret
         )
 
-    def api(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
+    def api(handler: Callable[[Request], Awaitable[Any]], *, patch: bool = False) -> Handler:
         async def endpoint(request: Request) -> Response:
+            shapes = emulator.shapes
             emulator.calls.append((request.method, request.url.path))
             if not authorized(request):
                 return unauthorized()
             fault = emulator.faults.next()
+            note_attempt(_route(request), fault)
             await emulator.wait(emulator.faults.latency_ms + (fault.ms if fault else 0))
             if fault is not None and not fault.lands:
                 if fault.kind == "server_error":
                     return Response("upstream failure", status_code=503)
                 if fault.kind == "error_envelope":
-                    return envelope(
-                        ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
-                    )
+                    return envelope(_injected(fault), shapes)
                 if fault.kind in NETWORK_KINDS:
                     _lose_answer(request, fault.kind)
                     return Response(status_code=504)
@@ -193,9 +200,9 @@ def build_app(emulator: Emulator) -> SignalLayer:
                     return Response(b'{"id": "trunc', media_type="application/json")
             response: Response
             try:
-                response = JSONResponse(await handler(request))
+                response = JSONResponse(shapes.answer(await handler(request), patch=patch))
             except ApiError as error:
-                response = envelope(error)
+                response = envelope(error, shapes)
             if fault is None or fault.kind == "latency":
                 return response
             if fault.kind in NETWORK_KINDS:
@@ -205,26 +212,32 @@ def build_app(emulator: Emulator) -> SignalLayer:
             elif fault.kind == "server_error":
                 return Response("upstream failure after write", status_code=500)
             elif fault.kind == "error_envelope":
-                return envelope(
-                    ApiError(fault.error_code, "injected", code=fault.code, status=fault.status)
-                )
+                return envelope(_injected(fault), shapes)
             return response
 
         return endpoint
 
+    def names_lookup(request: Request) -> None:
+        ehr(request)
+        if emulator.shapes.names_unsupported:
+            raise ApiError("NOT_SUPPORTED", "this EHR offers no such lookup")
+        if emulator.shapes.names_failing:
+            raise ApiError("EMR_ERROR", "the EHR failed", code="EMR_ERROR", status=500)
+
     async def care_units(request: Request) -> Any:
         emulator.operations["care_units"] += 1
-        ehr(request)
+        names_lookup(request)
         return seed.care_units()
 
     async def resources(request: Request) -> Any:
         emulator.operations["resources"] += 1
-        ehr(request)
+        names_lookup(request)
         return seed.resources()
 
     async def patient(request: Request) -> Any:
         emulator.operations["patient"] += 1
-        return ehr(request).patient(request.path_params["patient_id"])
+        typed = emulator.shapes.original_typed(request.path_params["patient_id"])
+        return ehr(request).patient(typed)
 
     async def patients(request: Request) -> Any:
         emulator.operations["search"] += 1
@@ -243,7 +256,11 @@ def build_app(emulator: Emulator) -> SignalLayer:
         if not q.get("patient_id"):
             raise ApiError("MISSING_REQUIRED_FIELD", "patient_id is required")
         return target.listing(
-            q["patient_id"], _when(q.get("start"), "start"), _when(q.get("end"), "end")
+            emulator.shapes.original_typed(q["patient_id"]),
+            _when(q.get("start"), "start"),
+            _when(q.get("end"), "end"),
+            request.path_params["cu"],
+            everyone=emulator.shapes.foreign_items,
         )
 
     async def patch_one(request: Request) -> Any:
@@ -251,7 +268,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
         body = await _body(request)
         if RESCHEDULE_FIELDS & body.keys():
             raise ApiError("BAD_INPUT", "rescheduling fields are not allowed when cancelling")
-        appointment_id = request.path_params["id"]
+        appointment_id = emulator.shapes.original(request.path_params["id"])
         emulator.operations["confirm" if "confirmation" in body else "cancel"] += 1
         if "confirmation" in body:
             confirmation = body["confirmation"]
@@ -260,13 +277,13 @@ def build_app(emulator: Emulator) -> SignalLayer:
             code = confirmation.get("code")
             if not isinstance(code, str) or not code:
                 raise ApiError("MISSING_REQUIRED_FIELD", "confirmation.code is required")
-            return target.confirm(appointment_id, code)
+            return target.confirm(appointment_id, code, request.path_params["cu"])
         _status_cancelled(body)
         comment = _comment(body)
         if comment is not None and len(comment) > MAX_COMMENT:
             raise ApiError("INVALID_COMMENT_LENGTH", f"comment longer than {MAX_COMMENT}")
         emulator.cancel_patches[appointment_id] = emulator.cancel_patches.get(appointment_id, 0) + 1
-        return target.cancel_one(appointment_id, comment)
+        return target.cancel_one(appointment_id, comment, request.path_params["cu"])
 
     async def patch_bulk(request: Request) -> Any:
         emulator.operations["bulk_cancel"] += 1
@@ -275,10 +292,14 @@ def build_app(emulator: Emulator) -> SignalLayer:
         ids = body.get("ids")
         if ids is None or ids == []:
             raise ApiError("MISSING_REQUIRED_FIELD", "ids is required")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ApiError("BAD_INPUT", "ids must be a list of strings")
-        if len(ids) > MAX_BULK:
-            raise ApiError("MAX_ITEMS_EXCEEDED", f"at most {MAX_BULK} ids")
+        if not isinstance(ids, list) or not all(isinstance(i, str | int) for i in ids):
+            raise ApiError("BAD_INPUT", "ids must be a list of ids")
+        ids = [emulator.shapes.original(str(i)) for i in ids]
+        limit = target.profile.max_bulk
+        if limit is None:
+            raise ApiError("NOT_SUPPORTED", "this EHR cancels one appointment at a time")
+        if len(ids) > limit:
+            raise ApiError("MAX_ITEMS_EXCEEDED", f"at most {limit} ids")
         if RESCHEDULE_FIELDS & body.keys():
             raise ApiError("BAD_INPUT", "rescheduling fields are not allowed when cancelling")
         _status_cancelled(body)
@@ -287,7 +308,7 @@ def build_app(emulator: Emulator) -> SignalLayer:
             emulator.cancel_patches[appointment_id] = (
                 emulator.cancel_patches.get(appointment_id, 0) + 1
             )
-        return target.cancel(ids, comment)
+        return target.cancel(ids, comment, request.path_params["cu"])
 
     def control(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
         async def endpoint(request: Request) -> Response:
@@ -347,6 +368,14 @@ def build_app(emulator: Emulator) -> SignalLayer:
         emulator.set_random_faults(float(body["probability"]), int(body.get("seed", 0)))
         return {"ok": True}
 
+    async def shape_switches(request: Request) -> Any:
+        body = await _body(request)
+        for name, on in body.items():
+            if name not in SWITCHES or not isinstance(on, bool):
+                raise ApiError("BAD_INPUT", f"switches are {', '.join(SWITCHES)}, each true/false")
+            emulator.shapes.set(name, on)
+        return {name: name in emulator.shapes.on() for name in SWITCHES}
+
     async def operations(request: Request) -> Any:
         return dict(emulator.operations)
 
@@ -364,13 +393,14 @@ def build_app(emulator: Emulator) -> SignalLayer:
         Route(f"{unit}/patients", api(create_patient), methods=["POST"]),
         Route(f"{unit}/patients/{{patient_id}}", api(patient), methods=["GET"]),
         Route(f"{unit}/appointments", api(appointments), methods=["GET"]),
-        Route(f"{unit}/appointments", api(patch_bulk), methods=["PATCH"]),
-        Route(f"{unit}/appointments/{{id}}", api(patch_one), methods=["PATCH"]),
+        Route(f"{unit}/appointments", api(patch_bulk, patch=True), methods=["PATCH"]),
+        Route(f"{unit}/appointments/{{id}}", api(patch_one, patch=True), methods=["PATCH"]),
         Route("/api/_sandbox/reset", control(reset), methods=["POST"]),
         Route("/api/_sandbox/outbox", control(outbox), methods=["GET"]),
         Route("/api/_sandbox/emrs/{emr}/profile", control(profile), methods=["PUT"]),
         Route("/api/_sandbox/faults", control(faults), methods=["POST", "DELETE"]),
         Route("/api/_sandbox/latency", control(latency), methods=["PUT"]),
+        Route("/api/_sandbox/shapes", control(shape_switches), methods=["PUT"]),
         Route("/api/_sandbox/random-faults", control(random_faults), methods=["PUT"]),
         Route("/api/_sandbox/test-patients", control(test_patients), methods=["GET"]),
         Route("/api/_sandbox/operations", control(operations), methods=["GET"]),

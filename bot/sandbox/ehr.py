@@ -1,8 +1,10 @@
 """The emulated EHR behind the sandbox: one EHR's data, profile and Leyr's documented rules.
 
-Each EHR code has its own copy of the data and a profile (one-step or two-step cancellation,
-listing supported or not). Failures are raised as `ApiError`, which the app turns into Leyr's
-error envelope.
+Each EHR code has its own copy of the data and a profile read from the EHR table of Leyr's docs
+(which patient id types it looks up, whether it lists and cancels, one-step or two-step, the bulk
+limit, whether its patient records carry phones). This is the emulator's own reading, written
+apart from the bot's (`bot.leyr`), so the two can disagree and the tests show it. Failures are
+raised as `ApiError`, which the app turns into Leyr's error envelope.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from bot.sandbox.seed import (
     patient_json,
     test_patients,
 )
-from bot.settings import SANDBOX_EMR
+from bot.settings import SANDBOX_EMR, SANDBOX_EMRS
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_BULK = 10
@@ -32,7 +34,9 @@ MAX_COMMENT = 500
 ID_TYPES = {"emr_id", "se_personal_number", "no_personal_number", "nhs_number"}
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-LOOKUP_TYPES = {"emr_id", "se_personal_number"}
+SE_LOOKUP = frozenset({"emr_id", "se_personal_number"})
+NO_LOOKUP = frozenset({"emr_id", "no_personal_number"})
+EMR_ID_ONLY = frozenset({"emr_id"})
 Cancellation = Literal["one_step", "two_step"]
 
 
@@ -49,15 +53,36 @@ class ApiError(Exception):
 
 @dataclass
 class Profile:
+    """What one EHR does. `max_bulk` None: no bulk PATCH (NOT_SUPPORTED); `phones` False: its
+    patient records carry no phones."""
+
     cancellation: Cancellation = "one_step"
     listing: bool = True
+    lookup_types: frozenset[str] = SE_LOOKUP
+    cancel: bool = True
+    max_bulk: int | None = MAX_BULK
+    phones: bool = True
 
 
+# From the docs' EHR table. Where the docs say "unknown" (two-step, bulk, phones are documented
+# for none) the emulator picks one answer so that each variation is met by some EHR code.
 PROFILES: dict[str, Profile] = {
     SANDBOX_EMR: Profile("two_step"),
     "webdoc": Profile("one_step"),
-    "kaddio": Profile("two_step"),
-    "pasientsky": Profile("one_step", listing=False),
+    "takecare": Profile("one_step", max_bulk=None),
+    "prorenata": Profile("two_step", max_bulk=2),
+    "kaddio": Profile("two_step", cancel=False),  # "appointment updates ... not yet supported"
+    "konfidens": Profile("two_step", lookup_types=NO_LOOKUP),
+    "pasientsky": Profile("one_step", lookup_types=EMR_ID_ONLY),
+    "anitasystems": Profile(
+        "two_step", listing=False, cancel=False, lookup_types=EMR_ID_ONLY
+    ),  # "retrieving existing patients or appointments not supported"
+    "cliniko": Profile("one_step", lookup_types=EMR_ID_ONLY, phones=False),
+    "dips": Profile("one_step", lookup_types=NO_LOOKUP),
+    # one sandbox EHR per country; Leyr has no id type for Danish or Finnish numbers
+    SANDBOX_EMRS["NO"]: Profile("two_step", lookup_types=NO_LOOKUP),
+    SANDBOX_EMRS["DK"]: Profile("two_step", lookup_types=EMR_ID_ONLY),
+    SANDBOX_EMRS["FI"]: Profile("two_step", lookup_types=EMR_ID_ONLY),
 }
 
 
@@ -98,13 +123,16 @@ class Ehr:
         id_type = id_type or "emr_id"
         if id_type not in ID_TYPES:
             raise ApiError("INVALID_PATIENT_ID_TYPE", "unknown patient id type")
-        if id_type not in LOOKUP_TYPES:
+        if id_type not in self.profile.lookup_types:
             raise ApiError("PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED", "lookup type not supported")
-        index = self.patients.by_emr_id if id_type == "emr_id" else self.patients.by_personal_number
-        found = index.get(value)
+        if id_type == "emr_id":
+            found = self.patients.by_emr_id.get(value)
+        else:  # a seeded personal number only under its country's type; a created one under any
+            found = self.patients.by_personal_number.get(value)
+            found = found if found and found.get("id_type", id_type) == id_type else None
         if found is None:
             raise ApiError("INVALID_PATIENT_ID", "no such patient")
-        return patient_json(found)
+        return patient_json(found, phones=self.profile.phones)
 
     def create_patient(
         self,
@@ -148,8 +176,16 @@ class Ehr:
         ]
 
     def listing(
-        self, patient: str, start: datetime | None, end: datetime | None
+        self,
+        patient: str,
+        start: datetime | None,
+        end: datetime | None,
+        care_unit: str | None = None,
+        *,
+        everyone: bool = False,
     ) -> list[dict[str, Any]]:
+        """The patient's appointments in [start, end); `everyone`: the filter ignored, as an EHR
+        that drops it would answer."""
         if not self.profile.listing:
             raise ApiError("NOT_SUPPORTED", "this EHR does not list appointments")
         self._expire()
@@ -157,7 +193,8 @@ class Ehr:
         listed = [
             r
             for r in self.appointments.values()
-            if r.patient_id == emr_id
+            if (everyone or r.patient_id == emr_id)
+            and (care_unit is None or r.care_unit_id == care_unit)
             and (start is None or r.start >= start)
             and (end is None or r.start < end)
         ]
@@ -166,13 +203,25 @@ class Ehr:
     def _cancellable(self, record: Record) -> bool:
         return record.status == "booked" and record.start > self.now()
 
-    def cancel(self, ids: list[str], comment: str | None) -> list[dict[str, Any]]:
-        """Bulk semantics: all ids must exist; non-cancellable ones come back unchanged."""
+    def _in_unit(self, appointment_id: str, care_unit: str | None) -> Record | None:
+        """The appointment, if it is one of this care unit's (of any, without one)."""
+        record = self.appointments.get(appointment_id)
+        if record is None or care_unit not in (None, record.care_unit_id):
+            return None
+        return record
+
+    def cancel(
+        self, ids: list[str], comment: str | None, care_unit: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Bulk semantics: all ids must exist (in the care unit); non-cancellable ones come back
+        unchanged."""
+        if not self.profile.cancel:
+            raise ApiError("NOT_SUPPORTED", "this EHR does not cancel through the API")
         self._expire()
         if comment is not None and len(comment) > MAX_COMMENT:
             raise ApiError("INVALID_COMMENT_LENGTH", f"comment longer than {MAX_COMMENT}")
         for appointment_id in ids:
-            if appointment_id not in self.appointments:
+            if self._in_unit(appointment_id, care_unit) is None:
                 raise ApiError("INVALID_APPOINTMENT_ID", "no such appointment")
         answers = []
         for appointment_id in ids:
@@ -190,14 +239,18 @@ class Ehr:
                 answers.append(self._start_two_step(record, comment))
         return answers
 
-    def cancel_one(self, appointment_id: str, comment: str | None) -> dict[str, Any]:
+    def cancel_one(
+        self, appointment_id: str, comment: str | None, care_unit: str | None = None
+    ) -> dict[str, Any]:
+        if not self.profile.cancel:
+            raise ApiError("NOT_SUPPORTED", "this EHR does not cancel through the API")
         self._expire()
-        record = self.appointments.get(appointment_id)
+        record = self._in_unit(appointment_id, care_unit)
         if record is None:
             raise ApiError("INVALID_APPOINTMENT_ID", "no such appointment")
         if not self._cancellable(record):
             raise ApiError("BAD_INPUT", "appointment is not booked in the future")
-        return self.cancel([appointment_id], comment)[0]
+        return self.cancel([appointment_id], comment, care_unit)[0]
 
     def _start_two_step(self, record: Record, comment: str | None) -> dict[str, Any]:
         for old in [k for k, p in self.pending.items() if p.original_id == record.id]:
@@ -217,9 +270,9 @@ class Ehr:
         self.outbox.append(Sms(phones[0], record.id, new_id, code, text, self.now()))
         return pending.json()
 
-    def confirm(self, pending_id: str, code: str) -> dict[str, Any]:
+    def confirm(self, pending_id: str, code: str, care_unit: str | None = None) -> dict[str, Any]:
         self._expire()
-        pending = self.pending.get(pending_id)
+        pending = self.pending.get(pending_id) if self._in_unit(pending_id, care_unit) else None
         if pending is None and pending_id in self.expired:
             raise ApiError("BAD_INPUT", "the confirmation code has expired")
         if pending is None:

@@ -11,9 +11,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from bot.sandbox.app import build_app
-from bot.sandbox.ehr import PROFILES, Cancellation, Ehr, Profile, Record, Sms
+from bot.sandbox.ehr import PROFILES, Cancellation, Ehr, Record, Sms
 from bot.sandbox.faults import Fault, FaultPlan
 from bot.sandbox.seed import TestPatient, appointments, directory, test_patients
+from bot.sandbox.shapes import Shapes
 from bot.sandbox.transport import EmulatorTransport
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 
@@ -32,7 +33,7 @@ class Emulator:
         synthetic_patients: int = 0,
     ) -> None:
         """`synthetic_patients`: how many synthetic patients (`bot.sandbox.seed`) each EHR holds
-        besides the four test patients, for load tests."""
+        besides the test patients, for load tests."""
         if synthetic_patients < 0:
             raise ValueError("synthetic_patients must be >= 0")
         self.seed = seed
@@ -53,18 +54,19 @@ class Emulator:
         self.app = build_app(self)
 
     def reset(self) -> None:
-        """Fresh seeded data for every EHR, default profiles, empty outbox, no faults.
+        """Fresh seeded data for every EHR, default profiles and shapes, empty outbox, no faults.
 
         `calls` and `operations` keep counting across resets (a whole test run's traffic); the
         per-appointment cancel counts start over with the data."""
         rng = random.Random(self.seed)  # noqa: S311 - deterministic test data
         self._outbox.clear()
         self.faults = FaultPlan()
+        self.shapes = Shapes()
         self.cancel_patches.clear()
         data = appointments(self.now(), self.synthetic_patients)
         self.ehrs = {
             emr: Ehr(
-                Profile(p.cancellation, p.listing),
+                dataclasses.replace(p),
                 self.now,
                 random.Random(rng.getrandbits(64)),  # noqa: S311
                 self._outbox,
@@ -104,8 +106,8 @@ class Emulator:
     def set_random_faults(self, probability: float, seed: int) -> None:
         self.faults.set_random(probability, seed)
 
-    def test_patients(self) -> list[TestPatient]:
-        return test_patients()
+    def test_patients(self, country: str | None = None) -> list[TestPatient]:
+        return test_patients(country)
 
     def appointment(self, emr: str, appointment_id: str) -> Record | None:
         return self.ehrs[emr].appointments.get(appointment_id)

@@ -1,9 +1,12 @@
-"""Fault injection for the emulator: make the next Leyr calls slow, lost, broken or refused."""
+"""Fault injection for the emulator: make the next Leyr calls slow, lost, broken or refused, and
+let a caller in the same process see which of its calls met which fault (`watching`)."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -92,3 +95,32 @@ class FaultPlan:
     def clear(self) -> None:
         self.queued.clear()
         self.probability = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One API call the emulator answered: its route ("PATCH /appointments/{id}") and the fault
+    it met, if any."""
+
+    route: str
+    fault: Fault | None
+
+
+_WATCHED: ContextVar[list[Attempt] | None] = ContextVar("sandbox_attempts", default=None)
+
+
+@contextmanager
+def watching() -> Iterator[list[Attempt]]:
+    """The API calls the emulator answers for this task (in process) while the block runs."""
+    seen: list[Attempt] = []
+    token = _WATCHED.set(seen)
+    try:
+        yield seen
+    finally:
+        _WATCHED.reset(token)
+
+
+def note_attempt(route: str, fault: Fault | None) -> None:
+    seen = _WATCHED.get()
+    if seen is not None:
+        seen.append(Attempt(route, fault))

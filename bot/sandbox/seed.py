@@ -1,8 +1,11 @@
 """Deterministic sandbox test data, placed relative to a given `now` (fictional people only).
 
-Besides the four test patients agents pick from, the emulator can hold any number of synthetic
-patients (`synthetic_patients`) for load tests: each with a valid Swedish personal number (Luhn
-check digit), a phone of their own and two bookable appointments.
+Test patients in each Nordic country, each with their national identity number (`pn`) and the
+Leyr patient id type it is looked up by (`id_type`; None for Danish and Finnish numbers, for which
+Leyr has none: those patients are found by EHR id only). Besides the test patients agents pick
+from, the emulator can hold any number of synthetic patients (`synthetic_patients`) for load
+tests: each with a valid Swedish personal number (Luhn check digit), a phone of their own and two
+bookable appointments.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.leyr.models import Appointment, CareUnit, Patient, Resource
-from bot.settings import SANDBOX_CARE_UNIT
+from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CARE_UNITS
 
 ZONE = ZoneInfo("Europe/Stockholm")
 CARE_UNIT_NAME = "Sandbox Clinic Södermalm"
+CARE_UNITS: dict[str, str] = dict(
+    zip(
+        SANDBOX_CARE_UNITS,
+        (CARE_UNIT_NAME, "Sandbox Clinic Kungsholmen", "Sandbox Clinic Solna"),
+        strict=True,
+    )
+)
+"""The sandbox chain's care units: every test patient's appointments are at the first, but for
+the chain patient's, spread over all three."""
 HEALTHCARE_SERVICE = "hs-general"
 APPOINTMENT_MINUTES = 30
 
@@ -27,10 +38,14 @@ RESOURCES: dict[str, str] = {
     "r-3": "Nurse Sara Ek",
 }
 
-# Valid Swedish personal numbers (Luhn-checked) and E.164 phones, all fictional.
+SE, NO = "se_personal_number", "no_personal_number"
+
+# Valid national identity numbers (python-stdnum checks them) and E.164 phones, all fictional.
 PATIENTS: list[dict[str, Any]] = [
     {
         "emr_id": "p-1001",
+        "country": "SE",
+        "id_type": SE,
         "pn": "191212121212",
         "first": "Astrid",
         "last": "Testsson",
@@ -39,6 +54,8 @@ PATIENTS: list[dict[str, Any]] = [
     },
     {
         "emr_id": "p-1002",
+        "country": "SE",
+        "id_type": SE,
         "pn": "198112189876",
         "first": "Bengt",
         "last": "Provsson",
@@ -47,6 +64,8 @@ PATIENTS: list[dict[str, Any]] = [
     },
     {
         "emr_id": "p-1003",
+        "country": "SE",
+        "id_type": SE,
         "pn": "194910179854",
         "first": "Cecilia",
         "last": "Exempel",
@@ -55,11 +74,73 @@ PATIENTS: list[dict[str, Any]] = [
     },
     {
         "emr_id": "p-1004",
+        "country": "SE",
+        "id_type": SE,
         "pn": "200001012384",
         "first": "Dagny",
         "last": "Fiktiv",
         "phones": ["+46704567890"],
         "label": "Dagny Fiktiv (only a past visit)",
+    },
+    {
+        "emr_id": "p-1005",
+        "country": "SE",
+        "id_type": SE,
+        "pn": "198503752308",
+        "first": "Erik",
+        "last": "Samordning",
+        "phones": ["+46705678901"],
+        "label": "Erik Samordning (samordningsnummer)",
+    },
+    {
+        "emr_id": "p-1006",
+        "country": "SE",
+        "id_type": SE,
+        "pn": "197802142351",
+        "first": "Greta",
+        "last": "Kedjesson",
+        "phones": ["+46706789012"],
+        "label": "Greta Kedjesson (three care units)",
+    },
+    {
+        "emr_id": "p-2001",
+        "country": "NO",
+        "id_type": NO,
+        "pn": "15038520072",
+        "first": "Kari",
+        "last": "Nordtest",
+        "phones": ["+4791234567"],
+        "label": "Kari Nordtest (fødselsnummer)",
+    },
+    {
+        "emr_id": "p-2002",
+        "country": "NO",
+        "id_type": NO,
+        "pn": "41018510187",
+        "first": "Ola",
+        "last": "Dnummer",
+        "phones": ["+4792345678"],
+        "label": "Ola Dnummer (D-number)",
+    },
+    {
+        "emr_id": "p-3001",
+        "country": "DK",
+        "id_type": None,
+        "pn": "2110625629",
+        "first": "Mette",
+        "last": "Testsen",
+        "phones": ["+4520123456"],
+        "label": "Mette Testsen (CPR)",
+    },
+    {
+        "emr_id": "p-4001",
+        "country": "FI",
+        "id_type": None,
+        "pn": "131052-308T",
+        "first": "Aino",
+        "last": "Testinen",
+        "phones": ["+358401234567"],
+        "label": "Aino Testinen (henkilötunnus)",
     },
 ]
 
@@ -74,13 +155,30 @@ SCHEDULE: list[tuple[str, int, int, str, str]] = [
     ("p-1001", -7, 10, "r-2", "completed"),
     ("p-1002", 5, 15, "r-3", "booked"),
     ("p-1004", -14, 9, "r-3", "completed"),
+    ("p-1005", 4, 10, "r-1", "booked"),
+    ("p-1005", 12, 14, "r-2", "booked"),
+    ("p-2001", 4, 11, "r-2", "booked"),
+    ("p-2001", 10, 9, "r-3", "booked"),
+    ("p-2002", 6, 13, "r-1", "booked"),
+    ("p-2002", 13, 15, "r-2", "booked"),
+    ("p-3001", 5, 10, "r-3", "booked"),
+    ("p-3001", 11, 14, "r-1", "booked"),
+    ("p-4001", 6, 9, "r-2", "booked"),
+    ("p-4001", 14, 11, "r-3", "booked"),
+]
+
+# The chain patient's appointments: (patient, days ahead, hour, resource, care unit).
+CHAIN_SCHEDULE: list[tuple[str, int, int, str, str]] = [
+    ("p-1006", 3, 10, "r-1", SANDBOX_CARE_UNITS[0]),
+    ("p-1006", 5, 13, "r-2", SANDBOX_CARE_UNITS[1]),
+    ("p-1006", 9, 9, "r-3", SANDBOX_CARE_UNITS[2]),
 ]
 
 
 SYNTHETIC_BIRTHS_FROM = date(1930, 1, 1)
 SYNTHETIC_SERIALS = range(100, 1000)
 """Synthetic patients are born from 1930 on, 900 per day (birth numbers 100-999): far from the
-four test patients' dates."""
+Swedish test patients' dates."""
 SYNTHETIC_PHONE_PREFIX = "+4673"
 SYNTHETIC_APPOINTMENTS = 2
 
@@ -89,6 +187,7 @@ SYNTHETIC_APPOINTMENTS = 2
 class TestPatient:
     personal_number: str
     label: str
+    emr_id: str
 
 
 @dataclass
@@ -106,18 +205,18 @@ class Record:
     healthcare_service_id: str = HEALTHCARE_SERVICE
 
     def json(self) -> dict[str, Any]:
-        """Leyr's appointment shape (`bot.leyr.models.Appointment`)."""
-        return Appointment(
-            id=self.id,
-            start=self.start,
-            end=self.end,
-            status=self.status,
-            comment=self.comment,
-            care_unit_id=self.care_unit_id,
-            patient_id=self.patient_id,
-            resource_id=self.resource_id,
-            healthcare_service_id=self.healthcare_service_id,
-        ).model_dump(mode="json")
+        """An appointment in the shape Leyr documents (docs.leyr.io), written out here."""
+        return {
+            "id": self.id,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "status": self.status,
+            "comment": self.comment,
+            "care_unit_id": self.care_unit_id,
+            "patient_id": self.patient_id,
+            "resource_id": self.resource_id,
+            "healthcare_service_id": self.healthcare_service_id,
+        }
 
 
 def _quarter(moment: datetime) -> datetime:
@@ -155,6 +254,8 @@ def synthetic_patients(count: int) -> list[dict[str, Any]]:
     return [
         {
             "emr_id": f"p-s{index + 1:07d}",
+            "country": "SE",
+            "id_type": SE,
             "pn": synthetic_personal_number(index),
             "first": "Synthetic",
             "last": f"Patient {index + 1}",
@@ -196,6 +297,13 @@ def appointments(now: datetime, synthetic: int = 0) -> dict[str, Record]:
         records[key] = Record(
             key, start, start + timedelta(minutes=APPOINTMENT_MINUTES), status, patient, resource
         )
+    for index, (patient, days, hour, resource, unit) in enumerate(CHAIN_SCHEDULE, start=1):
+        start = day_at(days, hour)
+        key = f"a-k{index:02d}"
+        records[key] = Record(
+            key, start, start + timedelta(minutes=APPOINTMENT_MINUTES), "booked", patient, resource
+        )
+        records[key].care_unit_id = unit
     for key, patient, days, hour, resource in _synthetic_schedule(synthetic):
         start = day_at(days, hour)
         records[key] = Record(
@@ -221,29 +329,34 @@ class Directory:
 
 
 def directory(synthetic: int = 0) -> Directory:
-    """The four test patients, then `synthetic` synthetic ones."""
+    """The test patients, then `synthetic` synthetic ones."""
     return Directory.of([*PATIENTS, *synthetic_patients(synthetic)])
 
 
-def patient_json(p: dict[str, Any]) -> dict[str, Any]:
-    return Patient(
-        id=p["emr_id"],
-        emr_id=p["emr_id"],
-        first_name=p["first"],
-        last_name=p["last"],
-        care_unit_id=SANDBOX_CARE_UNIT,
-        phones=list(p["phones"]),
-        emails=list(p.get("emails", [])),
-    ).model_dump(mode="json")
+def patient_json(p: dict[str, Any], *, phones: bool = True) -> dict[str, Any]:
+    """A patient as Leyr documents it; `phones=False` for an EHR whose records carry none."""
+    answer: dict[str, Any] = {
+        "id": p["emr_id"],
+        "emr_id": p["emr_id"],
+        "first_name": p["first"],
+        "last_name": p["last"],
+        "care_unit_id": SANDBOX_CARE_UNIT,
+    }
+    if phones:
+        answer["phones"] = list(p["phones"])
+        answer["emails"] = list(p.get("emails", []))
+    return answer
 
 
-def test_patients() -> list[TestPatient]:
-    return [TestPatient(p["pn"], p["label"]) for p in PATIENTS]
+def test_patients(country: str | None = None) -> list[TestPatient]:
+    """The test patients, or those of one country (SE, NO, DK, FI)."""
+    chosen = [p for p in PATIENTS if country in (None, p["country"])]
+    return [TestPatient(p["pn"], p["label"], p["emr_id"]) for p in chosen]
 
 
 def care_units() -> list[dict[str, Any]]:
-    return [CareUnit(id=SANDBOX_CARE_UNIT, name=CARE_UNIT_NAME).model_dump(mode="json")]
+    return [{"id": key, "name": name} for key, name in CARE_UNITS.items()]
 
 
 def resources() -> list[dict[str, Any]]:
-    return [Resource(id=key, name=name).model_dump(mode="json") for key, name in RESOURCES.items()]
+    return [{"id": key, "name": name} for key, name in RESOURCES.items()]

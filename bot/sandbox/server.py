@@ -1,5 +1,5 @@
 """The emulator on its own over HTTP on loopback: `python -m bot sandbox --port 8765` (add
-`--patients N` for N synthetic patients besides the four test patients).
+`--patients N` for N synthetic patients besides the test patients).
 
 Over the network a simulated timeout holds the answer (up to HOLD_SECONDS, cancellable) before
 sending it, and a reset closes the connection mid-answer.

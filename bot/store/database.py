@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store.repository import Store
@@ -29,6 +30,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def sqlite_folder_problem(database_url: str) -> str | None:
+    """Why a SQLite file database cannot be created or written where the URL says, checked
+    before opening it (a connection that fails to open gives only "OperationalError"); None when
+    the folder is fine, or the URL names no file (PostgreSQL, an in-memory SQLite)."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    file = Path(url.database)
+    folder = file.parent.absolute()
+    if not folder.exists():
+        return f"the folder {folder} does not exist"
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"the folder {folder} is not writable"
+    if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+        return f"the file {file.absolute()} is not writable"
+    return None
+
+
 def make_engine(database_url: str) -> AsyncEngine:
     if database_url.startswith("sqlite"):
         engine = create_async_engine(database_url)
@@ -39,21 +60,25 @@ def make_engine(database_url: str) -> AsyncEngine:
     )
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, pseudonym_key: str | None = None
+) -> Config:
+    """`pseudonym_key` lets a migration pseudonymise ids already stored (0003: audit chats)."""
     config = Config(str(HERE / "alembic.ini"))
     config.set_main_option("script_location", str(HERE / "migrations"))
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes["pseudonym_key"] = pseudonym_key
     return config
 
 
-def _upgrade(connection: Connection) -> None:
-    command.upgrade(alembic_config(connection), "head")
+def _upgrade(connection: Connection, pseudonym_key: str | None) -> None:
+    command.upgrade(alembic_config(connection, pseudonym_key), "head")
 
 
-async def migrate(engine: AsyncEngine) -> None:
+async def migrate(engine: AsyncEngine, pseudonym_key: str | None = None) -> None:
     async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, pseudonym_key)
 
 
 async def open_store(
@@ -61,5 +86,5 @@ async def open_store(
 ) -> Store:
     engine = make_engine(database_url)
     if migrate_schema:
-        await migrate(engine)
+        await migrate(engine, pseudonym_key)
     return Store(engine, pseudonym_key)

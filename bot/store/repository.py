@@ -7,8 +7,6 @@ Sessions are short-lived; nothing per chat stays in memory between calls.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, nullcontext
@@ -20,6 +18,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
+from bot.ops.metrics import DIALOG_OUTCOMES
+from bot.store import pseudonyms
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
 from dialogs.replies import Option, Reply
 
@@ -52,6 +52,25 @@ def _aware(moment: datetime) -> datetime:
 
 def _json(value: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Erased:
+    """How many rows an erasure or purge removed."""
+
+    states: int = 0
+    links: int = 0
+
+
+def _like(text: str) -> str:
+    """`text` matched literally by LIKE (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def _erase(connection: AsyncConnection, chats: list[int], users: list[int]) -> Erased:
+    states = await connection.execute(delete(_STATE).where(_STATE.c.chat_id.in_(chats)))
+    links = await connection.execute(delete(_LINK).where(_LINK.c.telegram_user_id.in_(users)))
+    return Erased(states.rowcount, links.rowcount)
 
 
 class StaleVersion(Exception):
@@ -116,6 +135,7 @@ class AuditEntry:
     new_id: str | None = None
     leyr_instance: str | None = None
     patient_id: str | None = None
+    sandbox: bool = False
 
 
 class Store:
@@ -132,11 +152,15 @@ class Store:
         """SQLite takes one writer at a time: the others wait here, in the event loop, rather
         than on busy_timeout in the driver's threads while holding pooled connections (under
         load that wait outlasted the timeout and the step failed)."""
-        self._key = pseudonym_key.encode()
+        self._key = pseudonym_key
 
     def patient_key(self, patient_id: str | None) -> str:
         """The patient's pseudonym: stable per patient, unreadable without the key."""
-        return hmac.new(self._key, (patient_id or "").encode(), hashlib.sha256).hexdigest()
+        return pseudonyms.patient_key(self._key, patient_id)
+
+    def chat_key(self, chat_id: int) -> str:
+        """The chat's pseudonym in the audit log, which keeps no Telegram id."""
+        return pseudonyms.chat_key(self._key, chat_id)
 
     async def load(self, chat_id: int) -> ChatSnapshot | None:
         async with self.engine.connect() as connection:
@@ -206,22 +230,7 @@ class Store:
                 if stored is None:
                     raise StaleVersion(snapshot.chat_id)
                 last_update_id = stored[0]
-            if audits:
-                await connection.execute(
-                    _INSERT_AUDIT,
-                    [
-                        {
-                            "chat_id": snapshot.chat_id,
-                            "patient_key": self.patient_key(a.patient_id),
-                            "appointment_id": a.appointment_id,
-                            "new_id": a.new_id,
-                            "outcome": a.outcome,
-                            "leyr_instance": a.leyr_instance,
-                            "created_at": now,
-                        }
-                        for a in audits
-                    ],
-                )
+            await self._audit(connection, snapshot.chat_id, audits, now)
             if unlink is not None:
                 await connection.execute(_UNLINK, {"p_user": unlink})
             if link is not None:
@@ -231,6 +240,8 @@ class Store:
                     _INSERT_LINK,
                     {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": linked_at},
                 )
+        for a in audits:  # committed
+            DIALOG_OUTCOMES.labels(a.outcome).inc()
         return ChatSnapshot(
             chat_id=snapshot.chat_id,
             state=snapshot.state,
@@ -266,6 +277,11 @@ class Store:
         patient_id, linked_at = found
         return patient_id, _aware(linked_at)
 
+    async def unlink(self, telegram_user_id: int) -> None:
+        """Forget which patient this Telegram user proved to be."""
+        async with self._writing() as connection:
+            await connection.execute(_UNLINK, {"p_user": telegram_user_id})
+
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds
         the chat's live buttons."""
@@ -274,12 +290,95 @@ class Store:
                 _DELIVERED, {"p_chat": chat_id, "ui_message_id": ui_message_id, "outbox": None}
             )
 
-    async def audits(self, chat_id: int | None = None) -> list[CancellationAudit]:
+    async def audits(
+        self, chat_id: int | None = None, *, sandbox: bool | None = None
+    ) -> list[CancellationAudit]:
+        """Audit rows, oldest first: of one chat, and only the patients' (`sandbox=False`, what a
+        clinic's report reads) or only the sandbox chats' (`sandbox=True`)."""
         query = select(CancellationAudit).order_by(CancellationAudit.id)  # type: ignore[arg-type,unused-ignore]
         if chat_id is not None:
-            query = query.where(CancellationAudit.chat_id == chat_id)  # type: ignore[arg-type]
+            query = query.where(CancellationAudit.chat_key == self.chat_key(chat_id))  # type: ignore[arg-type]
+        if sandbox is not None:
+            query = query.where(CancellationAudit.sandbox == sandbox)  # type: ignore[arg-type]
         async with self._sessions() as session:
             return list((await session.execute(query)).scalars())
+
+    # -- erasure ---------------------------------------------------------------------------------
+    async def forget_chat(
+        self, chat_id: int, *, user_id: int | None = None, audits: Sequence[AuditEntry] = ()
+    ) -> Erased:
+        """Erase a chat's dialog state and its user's link to a patient (`user_id`; by default
+        the chat's id, as for a private chat), storing the step's `audits` in the same
+        transaction. Audit rows stay: they hold no Telegram id, only pseudonyms."""
+        async with self._writing() as connection:
+            await self._audit(connection, chat_id, audits, utcnow())
+            erased = await _erase(connection, [chat_id], [chat_id if user_id is None else user_id])
+        for a in audits:  # committed
+            DIALOG_OUTCOMES.labels(a.outcome).inc()
+        return erased
+
+    async def _audit(
+        self,
+        connection: AsyncConnection,
+        chat_id: int,
+        audits: Sequence[AuditEntry],
+        now: datetime,
+    ) -> None:
+        if audits:
+            await connection.execute(
+                _INSERT_AUDIT,
+                [
+                    {
+                        "chat_key": self.chat_key(chat_id),
+                        "patient_key": self.patient_key(a.patient_id),
+                        "appointment_id": a.appointment_id,
+                        "new_id": a.new_id,
+                        "outcome": a.outcome,
+                        "leyr_instance": a.leyr_instance,
+                        "sandbox": a.sandbox,
+                        "created_at": now,
+                    }
+                    for a in audits
+                ],
+            )
+
+    async def forget_patient(self, patient_id: str) -> Erased:
+        """Erase every link to this EHR patient, and the dialog state of every chat linked to
+        them or whose dialog holds them."""
+        pattern = "%" + _like(f'"patient_id":{json.dumps(patient_id)}') + "%"
+        async with self._writing() as connection:
+            users = list(
+                (
+                    await connection.execute(
+                        select(_LINK.c.telegram_user_id).where(_LINK.c.patient_id == patient_id)
+                    )
+                ).scalars()
+            )
+            holding = await connection.execute(
+                select(_STATE.c.chat_id, _STATE.c.context).where(
+                    _STATE.c.context.like(pattern, escape="\\")
+                )
+            )
+            chats = {
+                chat_id
+                for chat_id, context in holding
+                if json.loads(context).get("patient_id") == patient_id
+            }
+            return await _erase(connection, sorted(chats | set(users)), users)
+
+    async def purge(self, unused_since: datetime) -> Erased:
+        """Erase dialog states not updated since `unused_since`, and the links of users whose
+        chat has not been used since then either."""
+        async with self._writing() as connection:
+            states = await connection.execute(
+                delete(_STATE).where(_STATE.c.updated_at < unused_since)
+            )
+            links = await connection.execute(
+                delete(_LINK)
+                .where(_LINK.c.linked_at < unused_since)
+                .where(_LINK.c.telegram_user_id.not_in(select(_STATE.c.chat_id)))
+            )
+        return Erased(states.rowcount, links.rowcount)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Text, false
 from sqlmodel import Field, SQLModel
 
 
@@ -41,13 +41,20 @@ class ChatLink(SQLModel, table=True):
 
 
 class CancellationAudit(SQLModel, table=True):
+    """What the clinic keeps of each cancellation: pseudonyms of the chat and patient (never a
+    Telegram id), the appointment, the outcome, Leyr's `instance`, the time."""
+
     __tablename__ = "cancellation_audit"
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    chat_key: str | None = Field(default=None, max_length=64, index=True)
     patient_key: str = Field(max_length=64)
     appointment_id: str = Field(max_length=200, index=True)
     new_id: str | None = Field(default=None, max_length=200)
     outcome: str = Field(max_length=40)
     leyr_instance: str | None = Field(default=None, max_length=100)
+    sandbox: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    """A sandbox chat's row (test patients on the emulator): never part of a clinic's report."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())

@@ -15,9 +15,13 @@ from telegram.request import BaseRequest
 from bot.telegram.handlers import AnyApplication, TelegramAdapter
 from bot.telegram.limiter import RetryingRateLimiter
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, ChatOrderedProcessor
+from bot.telegram.request import BotApiContact, WatchedRequest
 
 ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
 """Named explicitly: a bot that is not told gets whatever it was last told, by anyone."""
+
+API_CONNECTIONS = 256
+"""Connections for Bot API calls other than getUpdates (PTB's own default)."""
 
 FLOOD_RETRIES = 3
 """How often the rate limiter retries a call Telegram refused with RetryAfter (flood control)."""
@@ -51,12 +55,15 @@ def build_application(
     on_done: Callable[[object], None] | None = None,
     request: BaseRequest | None = None,
     overall_rate: float = FloodLimit.MESSAGES_PER_SECOND,
+    contact: BotApiContact | None = None,
 ) -> AnyApplication:
     """The application; `on_done(update)` is told when an update's handling has finished.
 
     `request` replaces the HTTP connection to the Bot API (the benchmark's in-process fake);
     `overall_rate` is the rate limiter's bound on Bot API calls per second across all chats
-    (Telegram's broadcast limit; 0 lifts it)."""
+    (Telegram's broadcast limit; 0 lifts it). Without `request`, PTB's own httpx connections
+    (one for getUpdates) are watched: failed calls are counted and each answer noted in
+    `contact`."""
     base_url, base_file_url = api_urls(api_url)
     builder = (
         ApplicationBuilder()
@@ -72,6 +79,11 @@ def build_application(
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
+    else:
+        contact = contact or BotApiContact()
+        builder = builder.request(
+            WatchedRequest(contact, connection_pool_size=API_CONNECTIONS)
+        ).get_updates_request(WatchedRequest(contact, connection_pool_size=1))
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     adapter.install(application)
     return application

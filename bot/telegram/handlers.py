@@ -12,10 +12,14 @@ through the engine (which loads and saves the chat's state), and renders what co
   (the engine remembers its id) has its keyboard removed once a newer message is shown;
 * the patient's message holding an SMS code (or personal number) is deleted once used;
 * a chat's wake-up timer is dropped once its dialog no longer waits for a code;
-* in sandbox chats every message is marked, agent commands reach the `SandboxAgent`, and the SMS
-  the emulator "sent" is shown. Other chats never reach the agent: their slash commands all go
-  to the dialog, which answers unknown ones with help;
-* `/whoami` is answered in every private chat with that chat's id (for SANDBOX_CHAT_IDS).
+* in sandbox chats every message is marked, agent commands reach the `SandboxAgent`, and its
+  notes (the SMS the emulator "sent", each injected fault and what the bot did) are shown.
+  Other chats never reach the agent: their slash commands all go to the dialog, which answers
+  unknown ones with help;
+* `/whoami` is answered in every private chat with that chat's id (for SANDBOX_CHAT_IDS);
+* a step still at work after `typing_after` seconds (in practice: waiting on Leyr, up to 10 s a
+  call) shows "typing…" in the chat: one `sendChatAction` per step, at most, sent before the
+  step's replies (Telegram clears it when they arrive).
 
 Nothing here logs message texts, phone numbers or tokens: only ids, types and states.
 """
@@ -29,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from telegram import Bot, CallbackQuery, Message, Update
-from telegram.constants import ChatType
+from telegram.constants import ChatAction, ChatType
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -46,8 +50,13 @@ from bot.telegram.render import inline_keyboard, message_text, new_message_marku
 from bot.telegram.texts import WHOAMI, text
 from bot.telegram.wakeups import WakeScheduler
 from dialogs import Button, Command, Contact, Event, Reply, Text, Tick
+from dialogs.parsing import command_parts
 
 log = logging.getLogger(__name__)
+
+TYPING_AFTER_SECONDS = 1.0
+"""How long a step may take before the chat shows "typing…": most steps answer sooner, and the
+indicator costs a Bot API call."""
 
 Context = ContextTypes.DEFAULT_TYPE
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
@@ -68,20 +77,9 @@ class DialogEngine(Protocol):
 class AgentTools(Protocol):
     """What the adapter needs of `bot.sandbox.agent.SandboxAgent`."""
 
-    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None: ...
+    async def command(self, chat_id: int, text: str, language_code: str | None) -> str | None: ...
 
-    async def sms_for(self, chat_id: int) -> list[str]: ...
-
-
-def command_parts(message_text: str) -> tuple[str, list[str]] | None:
-    """("name", [args]) for "/Name@bot a b"; None when the text is not a command."""
-    if not message_text.startswith("/"):
-        return None
-    words = message_text[1:].split()
-    if not words:
-        return None
-    name = words[0].partition("@")[0].lower()
-    return (name, words[1:]) if name else None
+    async def notes_for(self, chat_id: int, language_code: str | None) -> list[str]: ...
 
 
 def event_for(message: Message) -> Event:
@@ -119,8 +117,10 @@ class TelegramAdapter:
         *,
         clinic_name: str,
         clinic_phone: str,
+        typing_after: float = TYPING_AFTER_SECONDS,
     ) -> None:
         self._engine = engine
+        self._typing_after = typing_after
         self._agent = agent
         self._is_sandbox = engine.is_sandbox
         self._clinic_name = clinic_name
@@ -180,7 +180,7 @@ class TelegramAdapter:
             )
             return
         if isinstance(event, Command) and message.text is not None:
-            answer = await self._agent_command(chat_id, message.text)
+            answer = await self._agent_command(chat_id, message.text, user.language_code)
             if answer is not None:
                 await context.bot.send_message(chat_id, message_text(answer, sandbox=True))
                 return
@@ -271,14 +271,11 @@ class TelegramAdapter:
             )
 
     # -- the step -------------------------------------------------------------------------------
-    async def _agent_command(self, chat_id: int, raw: str) -> str | None:
+    async def _agent_command(self, chat_id: int, raw: str, language: str | None) -> str | None:
         """The agent's answer to a sandbox command, only ever in a sandbox chat."""
         if self._agent is None or not self._is_sandbox(chat_id):
             return None
-        parts = command_parts(raw)
-        if parts is None:
-            return None
-        return await self._agent.command(chat_id, parts[0], parts[1])
+        return await self._agent.command(chat_id, raw, language)
 
     async def _step(
         self,
@@ -292,7 +289,17 @@ class TelegramAdapter:
     ) -> None:
         engine = self._engine
         chat_id = sender.chat_id
-        handled = await engine.handle(sender, event, update_id=update_id)
+        typing: list[asyncio.Task[None]] = []
+        timer = asyncio.get_running_loop().call_later(
+            self._typing_after,
+            lambda: typing.append(asyncio.create_task(self._typing(bot, chat_id))),
+        )
+        try:
+            handled = await engine.handle(sender, event, update_id=update_id)
+        finally:
+            timer.cancel()
+            if typing:  # sent before the replies, or it would linger after them
+                await typing[0]
         if not handled.duplicate:  # a redelivery's wake-up was set the first time round
             self._wake(chat_id, handled)
         try:
@@ -342,9 +349,14 @@ class TelegramAdapter:
         if handled.duplicate:
             return  # a redelivery: its effects were stored before; unsent replies went above
         if handled.sandbox and self._agent is not None:
-            for sms in await self._agent.sms_for(chat_id):
-                shown = text("sms", sender.language_code, text=sms)
-                await bot.send_message(chat_id, message_text(shown, sandbox=True))
+            for note in await self._agent.notes_for(chat_id, sender.language_code):
+                await bot.send_message(chat_id, message_text(note, sandbox=True))
+
+    async def _typing(self, bot: Bot, chat_id: int) -> None:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as error:  # a nicety: the step goes on
+            log.info("could not show typing chat=%s: %s", chat_id, type(error).__name__)
 
     async def _render(
         self, bot: Bot, engine: DialogEngine, chat_id: int, handled: Handled, pressed: int | None

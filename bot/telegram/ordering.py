@@ -30,6 +30,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.ops.metrics import UPDATES_HANDLED, UPDATES_IN_FLIGHT
+
 DEFAULT_CONCURRENCY = 128
 """Updates at work at once. Most of an update's time is spent waiting on Leyr, so the CPU stays
 busy only while enough of them wait at once: about (CPU + Leyr wait) / CPU per update, some 30
@@ -108,11 +110,16 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if self._on_arrival is not None:
             self._on_arrival(update)  # synchronous: e.g. start answering a button press now
+        UPDATES_IN_FLIGHT.inc()
         try:
             await self._in_order(update, coroutine)
         except Exception:
+            UPDATES_HANDLED.labels("error").inc()
             self._finished(update)  # handled, if badly: fetching it forever would help nobody
             raise
+        finally:
+            UPDATES_IN_FLIGHT.dec()
+        UPDATES_HANDLED.labels("ok").inc()
         self._finished(update)  # not reached when cancelled: such an update comes again
 
     def _finished(self, update: object) -> None:

@@ -18,8 +18,11 @@ Stop (SIGTERM, SIGINT):
    application shut down and the runtime (database, Leyr) closed.
 The process then exits with status 0.
 
-Only one process may poll a bot token at a time: a second one makes Telegram answer both with
-409 Conflict, which is logged as such while the poller backs off.
+Only one process may poll a bot token at a time (a second one makes Telegram answer both with
+409 Conflict). Replicas sharing a PostgreSQL database take turns (`bot.ops.leadership`): after
+opening the runtime a replica waits as standby until it holds the poller lock, and only then
+sets its wake-ups, registers commands and polls; if it loses the lock it drains as on SIGTERM
+and exits with status 1. On SQLite a second replica is refused at start.
 """
 
 from __future__ import annotations
@@ -29,18 +32,24 @@ import logging
 import re
 import signal
 import sys
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram.error import InvalidToken, NetworkError
 
+from bot.ops.health import Readiness, database_check, serving_health
+from bot.ops.leadership import LeadershipLost, leadership
+from bot.ops.retention import purging
 from bot.runtime import Runtime, open_runtime
 from bot.settings import ConfigError, Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.commands import register_commands
 from bot.telegram.handlers import TelegramAdapter
 from bot.telegram.polling import AckingPoller
+from bot.telegram.request import BotApiContact
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +101,15 @@ class Service:
     token: str
     api_url: str
     poller: AckingPoller
+    contact: BotApiContact
 
 
 def build_service(settings: Settings) -> Service:
     """The checked settings and the poller; ConfigError when the Telegram settings are wrong."""
     poller = AckingPoller(ALLOWED_UPDATES, timeout=POLL_TIMEOUT_SECONDS)
-    return Service(settings, telegram_token(settings), telegram_api_url(settings), poller)
+    return Service(
+        settings, telegram_token(settings), telegram_api_url(settings), poller, BotApiContact()
+    )
 
 
 def adapter_for(runtime: Runtime) -> TelegramAdapter:
@@ -115,17 +127,39 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
     (or the poller gives up on an invalid token), then drain."""
     poller, settings = service.poller, service.settings
     async with AsyncExitStack() as resources:
+        bot_id = int(service.token.split(":", 1)[0])
+        replica = await resources.enter_async_context(leadership(settings.database_url, bot_id))
         runtime = await resources.enter_async_context(open_runtime(settings))
+        if settings.metrics_port is not None:
+            readiness = Readiness(
+                database_check(runtime.store.engine),
+                service.contact.seconds_since,
+                lambda: replica.role,
+            )
+            await resources.enter_async_context(
+                serving_health(readiness, settings.metrics_host, settings.metrics_port)
+            )
         adapter = adapter_for(runtime)
         application = build_application(
-            service.token, service.api_url, adapter, on_done=poller.finished
+            service.token,
+            service.api_url,
+            adapter,
+            on_done=poller.finished,
+            contact=service.contact,
         )
         await application.initialize()
         resources.push_async_callback(application.shutdown)
+        if not await _until_stopped(replica.acquire(), stop):
+            return  # stopped while standby: nothing was polled
+        await resources.enter_async_context(purging(runtime.store, settings.data_retention))
         if adapter.scheduler is not None:
             for chat_id, when in await runtime.engine.wake_ups():
                 adapter.scheduler.schedule(chat_id, when)
-        await register_commands(application.bot)
+        await register_commands(
+            application.bot,
+            settings.sandbox_chat_ids,
+            every_chat_sandbox=settings.sandbox_only,
+        )
         await application.bot.delete_webhook(drop_pending_updates=False)  # else getUpdates: 409
         await application.start()
         log.info(
@@ -137,10 +171,12 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         )
         polling = asyncio.create_task(poller.run(application.bot, application.update_queue))
         stopping = asyncio.create_task(stop.wait())
+        lost = asyncio.create_task(replica.lost())
         try:
-            await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({polling, stopping, lost}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+            lost.cancel()
             poller.stop()
             await asyncio.wait({polling})
             await application.stop()
@@ -149,6 +185,22 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
                 adapter.scheduler.cancel_all()
             log.info("stopped: every fetched update was handled")
         polling.result()  # InvalidToken or an unexpected failure of the poller
+        if not lost.cancelled():
+            raise LeadershipLost
+
+
+async def _until_stopped(waiting: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Await `waiting` unless `stop` is set first; whether it finished."""
+    task = asyncio.create_task(waiting)
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task})
+        return False
+    task.result()
+    return True
 
 
 async def _main(service: Service) -> None:
@@ -179,6 +231,9 @@ def run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    except LeadershipLost:
+        print("lost the poller lock: stopped polling; start again to stand by", file=sys.stderr)
+        return 1
     except NetworkError as error:
         print(
             f"cannot reach the Bot API at TELEGRAM_API_URL: {type(error).__name__}",

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.ops.metrics import CODE_EXPIRIES
 from bot.telegram.ordering import ChatTick
 
 MAX_DELAY_SECONDS = 7 * 24 * 3600.0
@@ -49,4 +50,5 @@ class WakeScheduler:
 
     def _fire(self, chat_id: int) -> None:
         self._timers.pop(chat_id, None)
+        CODE_EXPIRIES.inc()
         self._deliver(ChatTick(chat_id))

@@ -6,7 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dialogs import machine
-from dialogs.steps import choose, code, confirm, identify, idle, outcome, reason, test_patients
+from dialogs.steps import (
+    choose,
+    code,
+    confirm,
+    forget,
+    identify,
+    idle,
+    outcome,
+    reason,
+    test_patients,
+)
 from dialogs.turn import Step
 
 STEPS: Mapping[str, Step] = {
@@ -19,6 +29,7 @@ STEPS: Mapping[str, Step] = {
     machine.REASON: reason.STEP,
     machine.AWAITING_CODE: code.STEP,
     machine.OUTCOME: outcome.STEP,
+    machine.FORGET: forget.STEP,
 }
 
 __all__ = ["STEPS"]

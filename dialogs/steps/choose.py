@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dialogs import machine
-from dialogs.clinic import Appointment, ClinicError, NotSupported
+from dialogs.clinic import Appointment, ClinicError, NotSupported, PartlyUnavailable
 from dialogs.context import Shown
 from dialogs.parsing import index
 from dialogs.steps import code
@@ -18,10 +18,16 @@ async def load_list(turn: Turn) -> None:
     ctx = turn.ctx
     assert ctx.patient_id is not None
     ctx.results, ctx.selected, ctx.multi, ctx.comment, ctx.page = [], [], False, None, 0
+    unavailable: tuple[str, ...] = ()
     try:
         appointments = await turn.services.clinic.list_appointments(
             ctx.patient_id, turn.now, turn.now + turn.config.horizon
         )
+    except PartlyUnavailable as partial:  # a chain's care units: show those that answered
+        appointments, unavailable = partial.appointments, partial.units
+        if not _shown(turn, appointments):
+            await turn.conclude(read_failure(partial), partial, retry=True)
+            return
     except NotSupported as error:
         await turn.conclude("not_supported_list", error)
         return
@@ -30,6 +36,7 @@ async def load_list(turn: Turn) -> None:
         return
     ctx.reread_needed = False
     ctx.appointments = _shown(turn, appointments)
+    ctx.unavailable_units = list(unavailable)
     if not ctx.appointments:
         await turn.conclude("no_appointments", None)
         return
@@ -46,7 +53,7 @@ def _shown(turn: Turn, appointments: list[Appointment]) -> list[Shown]:
         blocked = None
         if a.status != BOOKED:
             blocked = "status"
-        elif a.start - turn.now < turn.config.cancellation_deadline:
+        elif a.start - turn.now < turn.config.deadline_for(a.care_unit_id):
             blocked = "deadline"
         shown.append(
             Shown(
@@ -58,6 +65,7 @@ def _shown(turn: Turn, appointments: list[Appointment]) -> list[Shown]:
                 resource_id=a.resource_id,
                 blocked=blocked,
                 pending_id=pending.get((a.start, a.resource_id)),
+                care_unit_id=a.care_unit_id,
             )
         )
     return shown
@@ -88,13 +96,13 @@ async def _prompt(turn: Turn) -> None:
         lines.append(f"{number}. {mark}{turn.item(shown)}{wait}")
     turn.texts.append("\n".join(lines))
     blocked = {a.blocked for a in ctx.appointments}
-    if "deadline" in blocked:
-        hours = f"{config.cancellation_deadline.total_seconds() / 3600:g}"
-        turn.say("list_deadline_note", hours=hours, phone=config.clinic_phone)
+    _deadline_notes(turn)
     if "status" in blocked:
         turn.say("list_status_note")
     if any(a.awaiting for a in ctx.appointments):
         turn.say("list_pending_note")
+    for unit in ctx.unavailable_units:
+        turn.say("list_unit_unavailable", care_unit=unit, phone=config.clinic_phone)
     if len(page) < len(ctx.appointments):
         total = len(ctx.appointments)
         turn.say("list_page", first=page.start + 1, last=page.stop, total=total)
@@ -124,6 +132,23 @@ async def _prompt(turn: Turn) -> None:
     if page.stop < len(ctx.appointments):
         paging.append((">", turn.t("btn_later")))
     turn.menu([*rows, paging, *turn.switch_row()])
+
+
+def _deadline_notes(turn: Turn) -> None:
+    """Why the 🔒 ones can only be cancelled by phone: one note, or one per care unit of a
+    chain whose care units differ in deadline or phone."""
+    config = turn.config
+    rules: dict[str, tuple[str, str]] = {}
+    for shown in turn.ctx.appointments:
+        if shown.blocked == "deadline":
+            hours = f"{config.deadline_for(shown.care_unit_id).total_seconds() / 3600:g}"
+            rules[shown.care_unit] = (hours, config.phone_for(shown.care_unit_id))
+    if len(set(rules.values())) == 1:
+        hours, phone = next(iter(rules.values()))
+        turn.say("list_deadline_note", hours=hours, phone=phone)
+        return
+    for unit, (hours, phone) in rules.items():
+        turn.say("list_deadline_note_unit", care_unit=unit, hours=hours, phone=phone)
 
 
 async def _button(turn: Turn, key: str) -> bool:
@@ -174,10 +199,33 @@ async def _pick(turn: Turn, position: str) -> bool:
 
 
 async def _text(turn: Turn, text: str) -> None:
-    """A typed list number picks that appointment, as its button would."""
-    if not (text.isdecimal() and len(text) < 4 and await _pick(turn, str(int(text) - 1))):
+    """A typed list number picks that appointment, as its button would; the number of one that
+    cannot be cancelled here is answered with why."""
+    number = text.isdecimal() and len(text) < 4
+    typed = index(str(int(text) - 1), len(turn.ctx.appointments)) if number else None
+    if typed is not None and not turn.ctx.appointments[typed].cancellable:
+        _say_blocked(turn, typed)
+        await turn.prompt()
+    elif typed is None or not await _pick(turn, str(typed)):
         turn.say("use_buttons")
         await turn.prompt()
+
+
+def _say_blocked(turn: Turn, position: int) -> None:
+    shown = turn.ctx.appointments[position]
+    if shown.blocked == "deadline":
+        config = turn.config
+        hours = f"{config.deadline_for(shown.care_unit_id).total_seconds() / 3600:g}"
+        phone = config.phone_for(shown.care_unit_id)
+        turn.say(
+            "chosen_deadline",
+            number=position + 1,
+            hours=hours,
+            clinic=config.clinic_name,
+            phone=phone,
+        )
+    else:
+        turn.say("chosen_status", number=position + 1, status=shown.status)
 
 
 STEP = Step(prompt=_prompt, enter=load_list, button=_button, text=_text)

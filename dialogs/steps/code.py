@@ -62,16 +62,24 @@ async def resume(turn: Turn, original_id: str, pending_id: str) -> None:
 async def _prompt(turn: Turn) -> None:
     head = turn.ctx.pending[0]
     item = turn.item(turn.ctx.shown(head.original_id), head.original_id)
+    resend = [("s", turn.t("btn_resend"))] if may_text(turn, head.original_id) else []
+    keep = ("x", turn.t("btn_keep_pending"))
     if head.dead is not None:
+        why = "why_expired" if head.dead == "expired" else "why_locked"
+        just_said = turn.t("code_expired") in turn.texts  # the expiry noticed this turn
         turn.say("outcome_not_cancelled", item=item)
-        turn.say("why_expired" if head.dead == "expired" else "why_locked")
-        turn.menu([[("s", turn.t("btn_resend"))], [("x", turn.t("btn_keep_pending"))]])
+        if not just_said:
+            turn.say(why)
+        turn.menu([resend, [keep]])
         return
     untried = head.attempts_left == turn.config.code_max_attempts  # not after a wrong code
     if untried or (head.resumed and not turn.texts):
-        key = "ask_code_next" if turn.ctx.results else "ask_code"
-        turn.say("ask_code_resume" if head.resumed else key, item=item)
-    turn.menu([[("s", turn.t("btn_resend")), ("x", turn.t("btn_keep_pending"))]])
+        if head.resumed:  # its SMS was sent before this step: promise no new one
+            key = "ask_code_resume" if resend else "ask_code_earlier"
+        else:
+            key = "ask_code_next" if turn.ctx.results else "ask_code"
+        turn.say(key, item=item)
+    turn.menu([[*resend, keep]])
 
 
 async def next_pending(turn: Turn) -> None:
@@ -103,16 +111,14 @@ async def _text(turn: Turn, text: str) -> None:
         head.attempts_left -= 1
         turn.audit(head.original_id, "code_rejected", head.new_id, error.reference)
         if head.attempts_left <= 0:
-            head.dead = "locked"
-            turn.say("code_locked")
+            head.dead = "locked"  # the prompt says so, once
         else:
             turn.texts.append(turn.t.plural("code_wrong", head.attempts_left))
         await turn.prompt()
         return
     except PendingGone as error:
-        head.dead = "expired"
+        head.dead = "expired"  # the prompt says so, once
         turn.audit(head.original_id, "expired", head.new_id, error.reference)
-        turn.say("code_expired")
         await turn.prompt()
         return
     except ClinicError as error:
@@ -120,6 +126,7 @@ async def _text(turn: Turn, text: str) -> None:
             await turn.unavailable(error)
             return
         turn.ctx.pending.pop(0)
+        park(turn, head)  # if the re-read finds it still waiting, it goes on, tries and all
         await after_failed_write(turn, error, [head.original_id], new_id=head.new_id)
         await next_pending(turn)
         return
@@ -152,8 +159,12 @@ async def _button(turn: Turn, key: str) -> bool:
 async def _resend(turn: Turn, head: Pending) -> None:
     """A new code: cancel the original again, which makes the EHR text a fresh one."""
     if not may_text(turn, head.original_id):
+        # No SMS is promised after this refusal: a live code can still be typed.
         turn.say("resend_limit", **turn.clinic_values)
-        await turn.prompt()
+        if head.dead is None:
+            item = turn.item(turn.ctx.shown(head.original_id), head.original_id)
+            turn.say("ask_code_earlier", item=item)
+        turn.menu([[("x", turn.t("btn_keep_pending"))]])
         return
     count_texts(turn, [head.original_id])
     if turn.ctx.reread_needed and not await _still_pending(turn, head, resending=True):
@@ -203,9 +214,8 @@ async def _still_pending(turn: Turn, head: Pending, *, resending: bool = False) 
     if waiting is None:
         if resending and current.status == BOOKED:
             return True  # nothing pending any more: the re-send starts a new one
-        head.dead = "expired"
+        head.dead = "expired"  # the prompt says so, once
         turn.audit(head.original_id, "expired", new_id=head.new_id)
-        turn.say("code_expired")
         await turn.prompt()
         return False
     if resending and waiting != head.new_id:

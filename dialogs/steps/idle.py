@@ -10,16 +10,32 @@ from dialogs.writes import abandon_pending
 
 async def start(turn: Turn) -> None:
     """Begin again from wherever the chat is: the list for a known patient, the test patients
-    in a sandbox chat, otherwise the identity check."""
+    in a sandbox chat, otherwise the identity check. What the clinic's EHR cannot do through
+    this chat is said first, before the patient proves who they are."""
     abandon_pending(turn, "why_stopped")
     turn.move(machine.IDLE)
-    if turn.ctx.patient_id:
+    dead_end = _dead_end(turn)
+    if dead_end is not None:
+        await turn.conclude(dead_end, None)
+    elif turn.ctx.patient_id:
         await turn.enter(machine.CHOOSE)
     elif turn.services.directory is not None:
         await turn.enter(machine.PICK_TEST_PATIENT)
     else:
         turn.say("welcome", clinic=turn.config.clinic_name)
         await turn.enter(machine.IDENTIFY_CONTACT)
+
+
+def _dead_end(turn: Turn) -> str | None:
+    """The one sentence for an EHR that cannot serve this chat, if it cannot."""
+    can = turn.services.clinic.capabilities()
+    if not can.cancel:
+        return "cannot_cancel_here"
+    if not can.listing:
+        return "not_supported_list"
+    if not can.identify and not turn.ctx.patient_id and turn.services.directory is None:
+        return "not_supported_identify"
+    return None
 
 
 async def stop(turn: Turn) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 
 from dialogs import machine as m
-from dialogs.events import Command, Text, Tick
+from dialogs.events import Button, Command, Text, Tick
 from tests.support.dialog_driver import Driver, cancels, to_state
 from tests.support.fake_clinic import CLINIC_PHONE, CODE, FakeClinic
 
@@ -89,7 +89,8 @@ async def test_a_new_code_goes_to_the_new_id_and_is_capped_per_day() -> None:
     assert new != old and driver.text().count("SMS") == 1  # one message says it, not two
     await driver.press("Send a new code")
     latest = driver.ctx.pending[0].new_id
-    await driver.press("Send a new code")
+    assert not any("Send a new code" in o.label for o in driver.options())  # 3 a day: no more
+    await driver.send(Button(f"{driver.ctx.generation}:s"))  # a replayed tap is refused
     assert "No more new codes today" in driver.text() and "+46 8 123 456 00" in driver.text()
     assert len(cancels(driver)) == 3  # the first cancel and two re-sends: 3 SMS a day
     await driver.send(Text(CODE))

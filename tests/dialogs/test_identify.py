@@ -14,6 +14,8 @@ async def test_the_personal_number_prompt_follows_the_configured_kind() -> None:
     for kind, digits, other in (
         ("no_personal_number", "11 digits", "12 digits"),
         ("se_personal_number", "12 digits", "11 digits"),
+        ("dk_cpr", "10 digits, DDMMYY-NNNN", "12 digits"),
+        ("fi_hetu", "11 characters, DDMMYY-NNNC", "digits"),
     ):
         clinic = FakeClinic()
         driver = Driver(clinic=clinic, services=services(clinic, id_kind=kind))

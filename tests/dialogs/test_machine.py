@@ -41,6 +41,7 @@ for state in m.STATES:
         (state, Command("language"), state),
         (state, Command("nonsense"), state),
         (state, Command("stop"), m.IDLE),
+        (state, Command("forget"), m.FORGET),
         (state, STALE, state),
         (state, FORGED, state),
         (state, Tick(), state),
@@ -91,6 +92,10 @@ TABLE += [
     (m.OUTCOME, "Cancel another", m.CHOOSE),
     (m.OUTCOME, Text("hi"), m.OUTCOME),
     (m.OUTCOME, Command("start"), m.CHOOSE),
+    (m.FORGET, "Yes, erase it", m.IDLE),
+    (m.FORGET, "No, keep it", m.IDLE),
+    (m.FORGET, Text("yes"), m.FORGET),  # one confirm, by button only
+    (m.FORGET, Command("start"), m.CHOOSE),
 ]
 
 
@@ -204,7 +209,9 @@ async def test_every_state_is_reachable_and_every_move_is_exercised(
         await driver.send(Button(driver.key(event)) if isinstance(event, str) else event)
     for scenario in SCENARIOS:
         await scenario()
-    listed = {(a, b) for a, b, _ in m.MOVES if a != m.ANY} | {(s, m.IDLE) for s in m.STATES}
+    listed = {(a, b) for a, b, _ in m.MOVES if a != m.ANY} | {
+        (s, dest) for s in m.STATES for a, dest, _ in m.MOVES if a == m.ANY
+    }
     assert listed - made == set()
     assert {s for _, s in made} == set(m.STATES)
 

@@ -428,7 +428,7 @@ async def test_from_settings_builds_the_live_client() -> None:
     [
         ({"leyr_client_id": None}, "LEYR_CLIENT_ID"),
         ({"leyr_client_secret": SecretStr("")}, "LEYR_CLIENT_SECRET"),
-        ({"leyr_emr": None, "leyr_care_unit_id": ""}, "LEYR_EMR, LEYR_CARE_UNIT_ID"),
+        ({"leyr_emr": None, "leyr_care_unit_id": ""}, "LEYR_EMR, LEYR_CARE_UNIT_IDS"),
     ],
 )
 def test_from_settings_refuses_incomplete_settings(changes: dict[str, Any], named: str) -> None:
@@ -450,8 +450,7 @@ async def test_malformed_answers(client: LeyrClient) -> None:
         await client.list_appointments("p-1", datetime.now(UTC), datetime.now(UTC))
     with pytest.raises(LeyrOutcomeUnknown):
         await client.cancel_appointment("a-1")
-    with pytest.raises(LeyrOutcomeUnknown):
-        await client.cancel_appointments(["a-1", "a-2"])
+    assert await client.cancel_appointments(["a-1", "a-2"]) == []  # unreadable item: left out
 
 
 @respx.mock

@@ -14,6 +14,7 @@ import pytest
 
 from bot.console import chat, numbered
 from bot.settings import load_settings
+from dialogs.i18n import LANGUAGE_NAMES, LANGUAGES, Translator, translations
 from tests.support.paths import REPO
 
 ROOT = REPO
@@ -56,7 +57,7 @@ def first_appointment(screen: str) -> str:
 
 
 def sms_code(screen: str) -> str:
-    return str(re.findall(r"SMS to the patient's phone \(sandbox\): .*?(\d{6})", screen)[-1])
+    return str(re.findall(r"📨 [^\n]*:\n.*?(\d{6})", screen)[-1])
 
 
 async def test_a_newcomer_cancels_through_the_two_step_path(tmp_path: Path) -> None:
@@ -100,6 +101,20 @@ def test_python_m_bot_chat_runs_with_piped_input(tmp_path: Path) -> None:
     assert "/start: begin again" in done.stdout
     assert "Stopped: nothing was cancelled." in done.stdout
     assert "Traceback" not in done.stderr
+    assert not (tmp_path / "chat.sqlite3").exists()  # a fresh chat each run, gone afterwards
+
+    kept = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--keep"],
+        input="/stop\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+        check=False,
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert (tmp_path / "chat.sqlite3").exists()  # --keep: the state stays in DATABASE_URL
 
 
 async def test_the_number_in_the_list_is_the_number_to_type(tmp_path: Path) -> None:
@@ -155,3 +170,58 @@ async def test_library_warnings_stay_out_of_the_conversation(tmp_path: Path) -> 
     assert "PATCH" not in out.getvalue() and "PATCH" not in logged.getvalue()
     assert "an error still reaches" in logged.getvalue()
     assert handler.level == logging.NOTSET  # restored after the chat
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_patient_cancels_in_two_steps_in_each_language(
+    tmp_path: Path, language: str
+) -> None:
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}")
+    t = Translator(language, settings.zone)
+    out = io.StringIO()
+    script = Script(
+        out,
+        [
+            "/language",
+            option(LANGUAGE_NAMES[language]),
+            "1",  # the first test patient
+            first_appointment,
+            option(t("btn_yes")),
+            sms_code,
+        ],
+    )
+    await chat(settings, script, out)
+    screen = out.getvalue()
+    assert t("language_set") in screen and t("pick_test_patient") in screen
+    asked = translations(language).gettext("ask_code").split("{")[0]
+    assert asked in screen
+    cancelled = translations(language).gettext("outcome_cancelled").split("{")[0]
+    assert cancelled in screen.split(asked)[-1]
+
+
+async def test_each_run_starts_fresh_unless_asked_to_keep_the_state(tmp_path: Path) -> None:
+    """Three runs in a row, as a new agent would: each offers the test patients again. With
+    keep, the second run goes back to where the first one left off (a restart demo)."""
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}")
+    for _ in range(3):
+        out = io.StringIO()
+        await chat(settings, Script(out, ["1"]), out)
+        assert "pick a test patient" in out.getvalue()
+        assert "Which appointment" in out.getvalue()
+        assert "Please choose one of the options" not in out.getvalue()
+
+    for run in range(2):
+        out = io.StringIO()
+        await chat(settings, Script(out, ["1"] if run == 0 else []), out, keep=True)
+    assert "pick a test patient" not in out.getvalue()
+    assert "Which appointment" in out.getvalue()
+
+
+async def test_an_agent_command_is_answered_with_the_prompt_after_it(tmp_path: Path) -> None:
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'chat.sqlite3'}")
+    out = io.StringIO()
+    await chat(settings, Script(out, ["/sandbox_onestep", "/sandbox_twostep"]), out)
+    screen = out.getvalue()
+    assert "The sandbox EHR now cancels at once (one step, no SMS code).\n> " in screen
+    assert "The sandbox EHR now cancels in two steps: it texts an SMS code" in screen
+    assert "two step." not in screen

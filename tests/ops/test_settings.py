@@ -154,12 +154,13 @@ def test_the_emulators_public_credentials_keep_the_sandbox_key(
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("LEYR_PATIENT_ID_TYPE", "nhs"),
         ("CLINIC_REGION", "XX"),
+        ("CLINIC_REGION", "GB"),  # no national identity number we read
         ("LEYR_BASE_URL", "notaurl"),
         ("LEYR_BASE_URL", "ftp://api.leyr.io/api"),
         ("DATABASE_URL", "mysql://x"),
-        ("DATABASE_URL", "postgresql://user:pw@db/bot"),  # no async driver
+        ("DATABASE_URL", "postgresql+psycopg2://user:pw@db/bot"),  # not the async driver
+        ("DATABASE_URL", "not a url"),
     ],
 )
 def test_an_invalid_value_is_refused_naming_the_setting(
@@ -177,7 +178,6 @@ def test_an_invalid_value_is_refused_naming_the_setting(
 def test_valid_values_are_normalised(monkeypatch: pytest.MonkeyPatch) -> None:
     _clean_environment(monkeypatch)
     monkeypatch.setenv("CLINIC_REGION", "no")
-    monkeypatch.setenv("LEYR_PATIENT_ID_TYPE", "no_personal_number")
     monkeypatch.setenv("LEYR_BASE_URL", "http://127.0.0.1:8765/api/")
     settings = load_settings(_env_file=None)
     assert settings.clinic_region == "NO"
@@ -208,3 +208,35 @@ def test_telegram_settings_are_checked_with_one_clear_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("configuration error: missing setting TELEGRAM_BOT_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://user:p%40ss@db:5432/bot", "postgresql+asyncpg://user:p%40ss@db:5432/bot"),
+        ("postgresql://user:pw@db/bot", "postgresql+asyncpg://user:pw@db/bot"),
+        ("postgresql+asyncpg://user:pw@db/bot", "postgresql+asyncpg://user:pw@db/bot"),
+        (
+            "postgres://user:pw@db/bot?sslmode=require",
+            "postgresql+asyncpg://user:pw@db/bot?ssl=require",
+        ),
+        ("sqlite+aiosqlite:///./x.sqlite3", "sqlite+aiosqlite:///./x.sqlite3"),
+    ],
+)
+def test_hosting_platforms_postgres_urls_run_on_asyncpg(
+    monkeypatch: pytest.MonkeyPatch, given: str, used: str
+) -> None:
+    """Heroku, Render, Fly and friends set `postgres://...`; the bot needs the async driver."""
+    _clean_environment(monkeypatch)
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert load_settings(_env_file=None).database_url == used
+
+
+async def test_a_driverless_postgres_url_opens_the_database(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """The platform's `postgres://` form reaches a real server (SQLite: unchanged)."""
+    _clean_environment(monkeypatch)
+    given = database_url.replace("postgresql+asyncpg://", "postgres://")
+    async with open_runtime(load_settings(_env_file=None, database_url=given)) as runtime:
+        assert runtime.settings.database_url == database_url

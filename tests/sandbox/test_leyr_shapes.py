@@ -61,8 +61,9 @@ async def test_error_envelope_has_leyr_shape(client: httpx.AsyncClient) -> None:
 
 async def test_reads_have_leyr_shapes(client: httpx.AsyncClient, clock: Clock) -> None:
     r = await client.get("/emrs/sandbox/care-units")
-    [unit] = [CareUnit.model_validate(u) for u in r.json()]
+    unit, *others = [CareUnit.model_validate(u) for u in r.json()]
     assert (unit.id, unit.name) == (SANDBOX_CARE_UNIT, "Sandbox Clinic Södermalm")
+    assert [u.id for u in others] == ["cu-sandbox-2", "cu-sandbox-3"]  # the sandbox chain
     r = await client.get(f"{UNIT}/resources")
     resources = [Resource.model_validate(x) for x in r.json()]
     assert len(resources) == 3
@@ -187,7 +188,8 @@ async def test_malformed_json_body_is_400(client: httpx.AsyncClient) -> None:
 
 async def test_listing_not_supported(client: httpx.AsyncClient) -> None:
     r = await client.get(
-        f"/emrs/pasientsky/care-units/{SANDBOX_CARE_UNIT}/appointments", params={"patient_id": MAIN}
+        f"/emrs/anitasystems/care-units/{SANDBOX_CARE_UNIT}/appointments",
+        params={"patient_id": MAIN},
     )
     assert r.status_code == 400
     assert error_code(r) == "NOT_SUPPORTED"

@@ -16,6 +16,7 @@ from bot.sandbox.seed import (
     synthetic_patients,
     synthetic_personal_number,
 )
+from dialogs.parsing import personal_number
 from tests.support.clock import Clock
 from tests.support.emulator_http import (
     HEADERS,
@@ -30,12 +31,11 @@ from tests.support.emulator_http import (
 async def test_test_patients_are_valid_and_varied(
     emulator: Emulator, client: httpx.AsyncClient
 ) -> None:
-    patients = emulator.test_patients()
-    assert len(patients) == 4
+    patients = emulator.test_patients("SE")
+    assert len(patients) == 6
     counts = []
     for p in patients:
-        assert personnummer.is_valid(p.personal_number)
-        assert len(p.personal_number) == 12
+        assert personal_number(p.personal_number, "se_personal_number") == p.personal_number
         assert p.label
         r = await client.get(
             f"{UNIT}/appointments", params={"patient_id": f"se_personal_number:{p.personal_number}"}
@@ -44,7 +44,9 @@ async def test_test_patients_are_valid_and_varied(
     assert 0 in counts
     assert 1 in counts
     r = await client.get("/_sandbox/test-patients")
-    assert [x["personal_number"] for x in r.json()] == [p.personal_number for p in patients]
+    assert [x["personal_number"] for x in r.json()] == [
+        p.personal_number for p in emulator.test_patients()
+    ]
 
 
 async def test_synthetic_patients_each_have_two_bookable_appointments(clock: Clock) -> None:

@@ -57,7 +57,7 @@ async def test_the_cli_serves_the_emulator_until_terminated() -> None:
         assert LISTENING.fullmatch(f"listening on {leyr.base_url}")
         r = await leyr.http.get("/emrs/sandbox/care-units")  # the helper sends both headers
         assert r.status_code == 200, r.text
-        assert [CareUnit.model_validate(u).id for u in r.json()] == [SANDBOX_CARE_UNIT]
+        assert next(CareUnit.model_validate(u).id for u in r.json()) == SANDBOX_CARE_UNIT
         process = leyr.process
     assert not process.is_running()
 

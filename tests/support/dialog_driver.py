@@ -76,6 +76,9 @@ async def to_state(state: str, *, two_step: bool = True) -> Driver:
     await driver.send(Text(PERSONAL_NUMBER))
     if state == "choose":
         return driver
+    if state == "forget":  # asked from the list, as a known patient
+        await driver.send(Command("forget"))
+        return driver
     await driver.press("2.")
     if state == "confirm":
         return driver

@@ -20,7 +20,7 @@ START = datetime(2026, 3, 2, 9, 7, tzinfo=UTC)
 
 def error_code(response: httpx.Response) -> str:
     body = ErrorEnvelope.model_validate(response.json())
-    return body.errors[0].error_code
+    return body.error_codes[0]
 
 
 async def listing(client: httpx.AsyncClient, emr: str = "sandbox") -> list[Appointment]:

@@ -16,6 +16,7 @@ from dialogs import Services
 from dialogs.clinic import (
     Appointment,
     CancelOutcome,
+    Capabilities,
     ClinicError,
     CodeRejected,
     PatientNotFound,
@@ -72,6 +73,10 @@ class FakeClinic:
     calls: list[str] = field(default_factory=list)
     pending: dict[str, str] = field(default_factory=dict)  # new id -> original id
     counter: int = 0
+    supports: Capabilities = field(default_factory=Capabilities)
+
+    def capabilities(self) -> Capabilities:
+        return self.supports
 
     def _fault(self) -> None:
         if self.fail_next:
@@ -152,7 +157,7 @@ class FakeClinic:
 
 
 class Directory:
-    async def test_patients(self) -> list[TestPatient]:
+    async def test_patients(self, language: str = "en") -> list[TestPatient]:
         return [TestPatient(PERSONAL_NUMBER, "Test Testsson")]
 
 

@@ -29,6 +29,7 @@ from bot.telegram.app import build_application
 from bot.telegram.handlers import AgentTools, AnyApplication, DialogEngine, TelegramAdapter
 from bot.telegram.ordering import ChatOrderedProcessor
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
+from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
 from tests.fake_bot_api import TOKEN, FakeBotApi, mount
 from tests.support.clock import Clock, no_sleep
@@ -86,12 +87,19 @@ async def running(
     agent: AgentTools | None = None,
     concurrency: int = 8,
     api: FakeBotApi | None = None,
+    typing_after: float = 60.0,
 ) -> AsyncIterator[Harness]:
     """The application, initialized and started (without polling), on the respx fake API."""
     api = api or FakeBotApi()
     with respx.mock(assert_all_called=False) as router:
         mount(router, api)
-        adapter = TelegramAdapter(engine, agent, clinic_name=CLINIC, clinic_phone=CLINIC_PHONE)
+        adapter = TelegramAdapter(
+            engine,
+            agent,
+            clinic_name=CLINIC,
+            clinic_phone=CLINIC_PHONE,
+            typing_after=typing_after,
+        )
         app = build_application(TOKEN, "https://api.telegram.org", adapter, concurrency=concurrency)
         async with app:
             await app.start()
@@ -203,14 +211,16 @@ class AgentSpy:
     calls: list[tuple[int, str, list[str]]] = field(default_factory=list)
     chats: list[int] = field(default_factory=list)
 
-    async def command(self, chat_id: int, name: str, args: list[str]) -> str | None:
+    async def command(self, chat_id: int, text: str, language_code: str | None) -> str | None:
         self.chats.append(chat_id)
-        self.calls.append((chat_id, name, args))
-        return await self.inner.command(chat_id, name, args)
+        parts = command_parts(text)
+        if parts is not None:
+            self.calls.append((chat_id, *parts))
+        return await self.inner.command(chat_id, text, language_code)
 
-    async def sms_for(self, chat_id: int) -> list[str]:
+    async def notes_for(self, chat_id: int, language_code: str | None) -> list[str]:
         self.chats.append(chat_id)
-        return await self.inner.sms_for(chat_id)
+        return await self.inner.notes_for(chat_id, language_code)
 
 
 @dataclass

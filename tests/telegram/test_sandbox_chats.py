@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.telegram.texts import SANDBOX_MARK
+from dialogs.i18n import translations
 from dialogs.machine import AWAITING_CODE
 from tests.fake_bot_api import TOKEN, FakeBotApi
 from tests.support.telegram_harness import (
@@ -66,7 +67,7 @@ async def test_two_step_cancellation_in_a_sandbox_only_deployment(tmp_path: Path
     ):
         api = h.api
         await h.send(api.user_text(SANDBOX, "/sandbox_twostep"))
-        assert "two step" in (api.last(SANDBOX).text or "")
+        assert "two steps" in (api.last(SANDBOX).text or "")
         await h.send(api.user_text(SANDBOX, "/start"))
         assert "test patient" in (api.last(SANDBOX).text or "")
         picker = api.with_buttons(SANDBOX)[-1]
@@ -103,7 +104,10 @@ async def test_a_mixed_deployment_keeps_sandbox_and_leyr_chats_apart(tmp_path: P
         assert not d.runtime.settings.sandbox_only
         assert d.agent is not None and d.sandbox is not d.leyr
         api = h.api
-        # the listed chat: agent commands, then a test patient's list from the sandbox
+        # the listed chat: agent commands (in the agent's language), then a test patient's
+        # list from the sandbox
+        await h.send(api.user_text(SANDBOX, "/sandbox_twostep", language="fi"))
+        assert translations("fi").gettext("sandbox_two_step") in (api.last(SANDBOX).text or "")
         await h.send(api.user_text(SANDBOX, "/sandbox_onestep"))
         assert "one step" in (api.last(SANDBOX).text or "")
         await h.send(api.user_text(SANDBOX, "/start"))
@@ -165,9 +169,8 @@ async def test_sandbox_two_step_cancellation(tmp_path: Path) -> None:
 async def test_sandbox_agent_commands_one_step_and_faults(tmp_path: Path) -> None:
     async with real_bot(tmp_path, frozenset({SANDBOX})) as (d, h):
         await h.send(h.api.user_text(SANDBOX, "/sandbox_onestep"))
-        assert (
-            h.api.last(SANDBOX).text == f"{SANDBOX_MARK}\nThe sandbox EHR now cancels in one step."
-        )
+        english = translations("en")
+        assert h.api.last(SANDBOX).text == f"{SANDBOX_MARK}\n{english.gettext('sandbox_one_step')}"
         await sandbox_list(h)
         await to_confirm(h, SANDBOX)
         await h.send(h.api.press(SANDBOX, "Yes"))
@@ -180,9 +183,8 @@ async def test_sandbox_agent_commands_one_step_and_faults(tmp_path: Path) -> Non
         await h.send(h.api.press(SANDBOX, "Cancel another"))
         assert "can't reach the clinic's system" in (outcome.text or "")
         await h.send(h.api.user_text(SANDBOX, "/sandbox_reset"))
-        assert h.api.last(SANDBOX).text == (
-            f"{SANDBOX_MARK}\nSandbox data reset: every test patient has their appointments back."
-        )
+        assert h.api.last(SANDBOX).text == f"{SANDBOX_MARK}\n{english.gettext('sandbox_reset')}"
+        assert "every test patient has their appointments back" in (h.api.last(SANDBOX).text or "")
         # an unknown slash command is not the agent's: it goes to the dialog
         await h.send(h.api.user_text(SANDBOX, "/nonsense"))
         assert "I don't know that command" in (h.api.last(SANDBOX).text or "")

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from bot.engine import Handled, Sender
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.commands import register_commands
-from bot.telegram.handlers import command_parts
 from bot.telegram.ordering import ChatTick
 from bot.telegram.texts import SANDBOX_MARK
 from dialogs.events import Event
+from dialogs.parsing import command_parts
 from dialogs.replies import Reply
 from tests.fake_bot_api import FakeBotApi
 from tests.support.telegram_harness import ScriptedEngine, echo, running
@@ -99,11 +99,14 @@ async def test_commands_registered_per_language() -> None:
     api = FakeBotApi()
     async with running(ScriptedEngine(), api=api) as h:
         await register_commands(h.app.bot)
-    assert set(api.commands) == {"en", "sv", ""}
-    for language in ("en", "sv", ""):
+    assert set(api.commands) == {"en", "sv", "nb", "no", "nn", "da", "fi", ""}
+    for language in api.commands:
         names = [c["command"] for c in api.commands[language]]
-        assert names == ["start", "help", "stop", "language"]
-    assert api.commands["sv"][0]["description"] != api.commands["en"][0]["description"]
+        assert names == ["start", "help", "stop", "language", "forget"]
+    described = {language: api.commands[language][0]["description"] for language in api.commands}
+    assert len({described[language] for language in ("en", "sv", "nb", "da", "fi")}) == 5
+    assert described["no"] == described["nn"] == described["nb"]
+    assert described[""] == described["en"]
 
 
 async def test_wake_at_delivers_a_tick_through_the_chat_line() -> None:

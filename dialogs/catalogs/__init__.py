@@ -1,1 +1,0 @@
-"""Message catalogs, one module per language; every catalog has the same keys and placeholders."""
