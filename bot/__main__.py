@@ -57,7 +57,22 @@ def _parser() -> argparse.ArgumentParser:
         "--bulk-every", type=int, default=10, help="every n-th patient cancels two at once"
     )
     bench.add_argument(
-        "--repeat", type=int, default=1, help="concurrent runs per latency, interleaved"
+        "--telegram-ms", type=int, default=50, help="each Bot API call's round-trip time"
+    )
+    bench.add_argument(
+        "--rate", type=float, default=10.0, help="patients arriving per second (0: no such run)"
+    )
+    bench.add_argument(
+        "--no-burst", action="store_true", help="skip the run of every patient arriving at once"
+    )
+    bench.add_argument(
+        "--knee",
+        default="",
+        help="comma-separated arrival rates to find the capacity knee at, e.g. 10,20,30,40",
+    )
+    bench.add_argument("--knee-seconds", type=float, default=20.0, help="arrivals per knee rate")
+    bench.add_argument(
+        "--flood", type=int, default=0, help="/start messages of one flooding chat (0: none)"
     )
     bench.add_argument("--log-level", default="WARNING")
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -142,7 +157,12 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         concurrency=args.concurrency,
         sample=min(args.sample, args.patients),
         bulk_every=args.bulk_every,
-        repeat=args.repeat,
+        telegram_ms=args.telegram_ms,
+        rate=args.rate,
+        burst=not args.no_burst,
+        knee=tuple(float(rate) for rate in args.knee.split(",") if rate.strip()),
+        knee_seconds=args.knee_seconds,
+        flood=args.flood,
     )
     report = asyncio.run(run_bench(options, lambda line: print(line, file=sys.stderr)))
     print(report.as_json() if args.json else report.as_text())

@@ -1,8 +1,9 @@
-"""`python -m bot bench`: simulated patients through the real bot, and what it costs.
+"""`python -m bot bench`: simulated patients through the real bot, timed as they feel it.
 
-telegram_fake.py is the in-process Bot API (a PTB `BaseRequest` that answers at once and counts
-calls); leyr_process.py runs the Leyr emulator in its own process over loopback HTTP;
-patients.py walks one synthetic patient through the two-step flow; reference.py holds the echo
-and "floor" handlers; driver.py feeds updates into the application and times them; runner.py
-runs the whole benchmark and report.py prints it. The method is described in runner.py.
+fake_bot_api.py is the fake Telegram Bot API (shared with the tests); telegram_process.py runs it
+in its own process over loopback HTTP with simulator.py's patients beside it, patients.py walking
+one synthetic patient through the two-step flow; leyr_process.py runs the Leyr emulator in its
+own process; reference.py holds the echo and "floor" handlers; runner.py runs the whole
+benchmark against the real service and report.py prints it. The method is described in
+runner.py.
 """

@@ -5,24 +5,25 @@ type the SMS code the emulator sent, and see "Cancelled".
 A bulk patient picks "Cancel several", ticks both of their appointments, continues, confirms
 (one bulk PATCH), then types the two codes one after the other.
 
-Each patient reads only what its chat shows (`ChatView`: texts and buttons) and sends the next
-update once the previous one was handled; anything unexpected ends it with `PatientFailed`,
-naming the step (never the patient's data).
+Each patient makes its updates with the fake Bot API (`FakeBotApi`) and reads only what its
+chat shows there (texts and buttons). `send` delivers an update and returns once the patient
+may go on; anything unexpected ends it with `PatientFailed`, naming the step (never the
+patient's data).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.bench.telegram_fake import BOT_USER, ChatView, FakeBotApi, Shown
+from bot.bench.fake_bot_api import Chat, ChatMessage, FakeBotApi
 from bot.sandbox.seed import synthetic_patients
 from dialogs.i18n import translations
 
-Send = Callable[[dict[str, Any], str], Awaitable[None]]
-"""Deliver an update's payload (without update_id) for a named step; return once handled."""
+Send = Callable[[dict[str, Any], str, "Callable[[Chat], bool]"], Awaitable[None]]
+"""Deliver an update (made by the fake) for a named step; return once the chat shows what the
+step waits for (the predicate), or raise PatientFailed."""
 Codes = Callable[[str], Awaitable[list[str]]]
 """The SMS codes sent to a phone so far, oldest first."""
 
@@ -65,15 +66,44 @@ def _code(data: str) -> str:
     return data.partition(":")[2]
 
 
+def _data(message: ChatMessage) -> list[str]:
+    return [data for _, data in message.buttons()]
+
+
+def offers(code_prefix: str) -> Callable[[Chat], bool]:
+    """The chat's live buttons offer an option whose code starts with `code_prefix`."""
+
+    def holds(chat: Chat) -> bool:
+        live = chat.live()
+        return live is not None and any(_code(d).startswith(code_prefix) for d in _data(live))
+
+    return holds
+
+
+def asks_contact(chat: Chat) -> bool:
+    return chat.reply_keyboard is not None
+
+
+def replied(chat: Chat) -> bool:
+    return True
+
+
+def cancelled(times: int) -> Callable[[Chat], bool]:
+    def holds(chat: Chat) -> bool:
+        shown = chat.live() or chat.newest()
+        return shown is not None and (shown.text or "").count(CANCELLED) == times
+
+    return holds
+
+
 class Patient:
     def __init__(
-        self, chat_id: int, identity: Identity, fake: FakeBotApi, *, bulk: bool = False
+        self, chat_id: int, identity: Identity, api: FakeBotApi, *, bulk: bool = False
     ) -> None:
         self.chat_id = chat_id
         self.identity = identity
         self.bulk = bulk
-        self._fake = fake
-        self._view: ChatView | None = None
+        self._api = api
 
     @property
     def cancellations(self) -> int:
@@ -85,110 +115,63 @@ class Patient:
 
     async def visit(self, send: Send, codes: Codes) -> None:
         """The whole flow; PatientFailed when the bot does not answer as expected."""
-        view = self._view = self._fake.open_chat(self.chat_id)
+        api, chat_id = self._api, self.chat_id
+        chat = api.chat(chat_id)
         try:
-            await send(self._text("/start", command=True), "start")
-            if not view.contact_requested:
-                raise PatientFailed("start", "no share-my-phone button")
-            await send(self._contact(), "contact")
+            await send(api.user_text(chat_id, "/start"), "start", asks_contact)
+            await send(
+                api.user_contact(chat_id, self.identity.phone.lstrip("+"), contact_user_id=chat_id),
+                "contact",
+                replied,
+            )
             number = self.identity.personal_number
-            await send(self._text(f"{number[:8]}-{number[8:]}"), "number")
-            menu = self._live("number", "a")
+            await send(api.user_text(chat_id, f"{number[:8]}-{number[8:]}"), "number", offers("a"))
             if self.bulk:
-                await self._several(send, menu)
+                await self._several(send, chat)
             else:
-                await send(self._press(menu, self._first(menu, "a")), "choose")
-            confirm = self._live("continue" if self.bulk else "choose", "y")
-            await send(self._press(confirm, self._first(confirm, "y")), "confirm")
-            self._live("confirm", "s")
+                await send(self._press(chat, "a"), "choose", offers("y"))
+            await send(self._press(chat, "y"), "confirm", offers("s"))
             sent = await codes(self.identity.phone)
             if len(sent) != self.cancellations:
                 raise PatientFailed("confirm", f"{len(sent)} SMS codes instead of one each")
             for index, code in enumerate(sent, start=1):
-                await send(self._text(f"{code[:3]} {code[3:]}"), "code")
-                if index < len(sent):
-                    self._live("code", "s")  # the next code's question
-            outcome = view.live() or view.newest()
-            if outcome is None or outcome.text.count(CANCELLED) != self.cancellations:
-                raise PatientFailed("code", "no 'Cancelled' outcome")
+                last = index == len(sent)
+                await send(
+                    api.user_text(chat_id, f"{code[:3]} {code[3:]}"),
+                    "code",
+                    cancelled(self.cancellations) if last else offers("s"),
+                )
         finally:
-            self._fake.close_chat(self.chat_id)
-            self._view = None
+            api.forget(chat_id)
 
-    async def _several(self, send: Send, menu: Shown) -> None:
-        await send(self._press(menu, self._first(menu, "m")), "several")
+    async def _several(self, send: Send, chat: Chat) -> None:
+        await send(self._press(chat, "m"), "several", offers("a"))
         for index in range(2):
-            shown = self._live("several", "a")
-            wanted = [d for d in shown.data() if _code(d).startswith("a")]
-            if len(wanted) < 2:
+            live = chat.live()
+            wanted = [d for d in _data(live) if _code(d).startswith("a")] if live else []
+            if len(wanted) < 2 or live is None:
                 raise PatientFailed("several", "fewer than two appointments to tick")
-            await send(self._press(shown, wanted[index]), "tick")
-        shown = self._live("tick", "c")
-        await send(self._press(shown, self._first(shown, "c")), "continue")
+            await send(
+                self._api.user_press(self.chat_id, live.message_id, wanted[index]),
+                "tick",
+                _ticked(live.message_id, wanted[index], len(wanted)),
+            )
+        await send(self._press(chat, "c"), "continue", offers("y"))
 
-    # -- what the chat shows ----------------------------------------------------------------------
-    def _live(self, step: str, code_prefix: str) -> Shown:
-        """The message with live buttons, which must offer an option starting `code_prefix`."""
-        assert self._view is not None
-        shown = self._view.live()
-        if shown is None or not any(_code(d).startswith(code_prefix) for d in shown.data()):
-            raise PatientFailed(step, f"no '{code_prefix}' button")
-        return shown
+    def _press(self, chat: Chat, code_prefix: str) -> dict[str, Any]:
+        """Press the first live button whose option code starts with `code_prefix`."""
+        live = chat.live()
+        found = [d for d in _data(live) if _code(d).startswith(code_prefix)] if live else []
+        if live is None or not found:
+            raise PatientFailed("press", f"no '{code_prefix}' button")
+        return self._api.user_press(self.chat_id, live.message_id, found[0])
 
-    @staticmethod
-    def _first(shown: Shown, code_prefix: str) -> str:
-        return next(d for d in shown.data() if _code(d).startswith(code_prefix))
 
-    # -- updates ----------------------------------------------------------------------------------
-    def _user(self) -> dict[str, Any]:
-        return {"id": self.chat_id, "is_bot": False, "first_name": "Patient", "language_code": "en"}
+def _ticked(message_id: int, data: str, count: int) -> Callable[[Chat], bool]:
+    """A tick redraws the list: the pressed button's data (its generation) changes."""
 
-    def _chat(self) -> dict[str, Any]:
-        return {"id": self.chat_id, "type": "private", "first_name": "Patient"}
+    def holds(chat: Chat) -> bool:
+        live = chat.live()
+        return live is not None and (live.message_id != message_id or data not in _data(live))
 
-    def _message(self, **content: Any) -> dict[str, Any]:
-        assert self._view is not None
-        return {
-            "message": {
-                "message_id": self._view.new_user_message(),
-                "date": int(time.time()),
-                "chat": self._chat(),
-                "from": self._user(),
-                **content,
-            }
-        }
-
-    def _text(self, text: str, *, command: bool = False) -> dict[str, Any]:
-        if command:
-            entity = {"type": "bot_command", "offset": 0, "length": len(text.split(maxsplit=1)[0])}
-            return self._message(text=text, entities=[entity])
-        return self._message(text=text)
-
-    def _contact(self) -> dict[str, Any]:
-        contact = {
-            "phone_number": self.identity.phone.lstrip("+"),
-            "first_name": "Patient",
-            "user_id": self.chat_id,
-        }
-        return self._message(contact=contact)
-
-    def _press(self, shown: Shown, data: str) -> dict[str, Any]:
-        keyboard = [
-            [{"text": label, "callback_data": key} for label, key in row] for row in shown.buttons
-        ]
-        message = {
-            "message_id": shown.message_id,
-            "date": int(time.time()),
-            "chat": self._chat(),
-            "from": BOT_USER,
-            "text": shown.text,
-            "reply_markup": {"inline_keyboard": keyboard},
-        }
-        query = {
-            "id": self._fake.open_query(self.chat_id),
-            "from": self._user(),
-            "chat_instance": f"bench-{self.chat_id}",
-            "message": message,
-            "data": data,
-        }
-        return {"callback_query": query}
+    return holds

@@ -7,19 +7,25 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-WALL_MARGIN = 1.25
-"""wall(latency) - wall(0) may be at most this times the critical path."""
 FLOOR_RATIO = 1.5
 """The bot's p50 CPU per update may be at most this times the floor handler's."""
 RSS_GROWTH_MB = 20.0
 """RSS may grow by less than this per 10,000 finished patients."""
 TELEGRAM_CALLS = 2
 """Bot API calls per patient message, at most."""
+STEP_MS = 30
+"""A step's own time in the first reply's p50 target (on top of one Leyr and one Bot API trip)."""
+TAIL_MS = 100
+"""The slack in the first reply's p99 target (on top of two Leyr and two Bot API trips)."""
+BUTTON_MS = 50
+"""A button press is answered within this, p99 (less the Bot API's round trip)."""
+KNEE_RATE = 30.0
+"""Patients per second the bot must take with the first-reply p99 under 2 x Leyr + 100 ms."""
 
 
 @dataclass(frozen=True)
 class Spread:
-    """CPU milliseconds per update: median and tail, over `samples` updates."""
+    """Milliseconds: median and tail, over `samples` values."""
 
     samples: int
     p50: float
@@ -29,9 +35,13 @@ class Spread:
 
     @classmethod
     def of(cls, seconds: list[float]) -> Spread:
-        if not seconds:
+        return cls.of_ms([s * 1000 for s in seconds])
+
+    @classmethod
+    def of_ms(cls, values: list[float]) -> Spread:
+        if not values:
             return cls(0, 0.0, 0.0, 0.0, 0.0)
-        ms = sorted(s * 1000 for s in seconds)
+        ms = sorted(values)
         if len(ms) == 1:
             return cls(1, ms[0], ms[0], ms[0], ms[0])
         cuts = statistics.quantiles(ms, n=100, method="inclusive")
@@ -40,28 +50,39 @@ class Spread:
 
 @dataclass(frozen=True)
 class Run:
-    """One concurrent run of every patient at one Leyr latency."""
+    """One run of patients at the chosen latencies."""
 
+    name: str
+    rate: float
+    """Patients arriving per second; 0: all at once."""
     latency_ms: int
+    telegram_ms: int
     patients: int
     finished: int
     failed: dict[str, int]
     updates: int
     wall_seconds: float
-    loop_busy_seconds: float
-    """CPU time of the event loop's thread: the rest of the wall time it waited."""
     updates_per_second: float
     cpu_ms_per_update: float
-    """Process CPU per update, minus the fake Bot API's and the simulator's share."""
-    harness_ms_per_update: float
-    """The fake Bot API's and the simulator's share, left out above."""
+    """This process's CPU (the bot's) over the run, per update."""
+    first_reply: Spread
+    first_reply_by_step: dict[str, Spread]
+    button: Spread
     leyr_operations: dict[str, int]
+    leyr_at_lower_bound: bool
     telegram_calls: dict[str, int]
-    emulator_cpu_seconds: float
 
-    @property
-    def loop_idle_seconds(self) -> float:
-        return self.wall_seconds - self.loop_busy_seconds
+
+@dataclass(frozen=True)
+class FloodFigures:
+    """One chat floods with /start; others ask /help meanwhile."""
+
+    messages: int
+    others: int
+    answered: int
+    others_reply: Spread
+    flooder_calls: int
+    """Bot API calls the flooding chat got."""
 
 
 @dataclass(frozen=True)
@@ -78,26 +99,25 @@ class Report:
     patients: int
     bulk_patients: int
     latency_ms: int
+    telegram_ms: int
     concurrency: int
     database: str
     log_level: str
     cpus: int
-    zero: list[Run]
-    """The runs at 0 ms."""
-    chosen: list[Run]
-    """The runs at the chosen latency."""
+    runs: list[Run]
     critical_round_trips: int
-    critical_path_seconds: float
-    leyr_per_cancellation: dict[str, float]
-    leyr_lower_bound: dict[str, int]
     telegram_per_message_mean: float
     telegram_per_message_max: int
     telegram_by_step: dict[str, int]
-    """The most Bot API calls any one update of each step made."""
+    """The most Bot API calls any one update of each step made (sequential pass)."""
     bot: Spread
     bot_by_step: dict[str, Spread]
     echo: Spread
     floor: Spread
+    knee: list[tuple[float, float]]
+    """(arrival rate, first-reply p99 ms) for each rate tried."""
+    knee_rate: float | None
+    flood: FloodFigures | None
     rss_peak_mb: float
     rss_baseline_mb: float
     rss_after_mb: float
@@ -106,54 +126,58 @@ class Report:
     targets: list[Target] = field(default_factory=list)
 
     @property
-    def wall_zero(self) -> float:
-        return statistics.median(r.wall_seconds for r in self.zero)
-
-    @property
-    def wall_chosen(self) -> float:
-        return statistics.median(r.wall_seconds for r in self.chosen)
-
-    @property
-    def wall_difference(self) -> float:
-        return self.wall_chosen - self.wall_zero
-
-    @property
-    def latency_exposed(self) -> float:
-        """wall(L) - wall(0) at equal CPU: the event loop's extra waiting at L."""
-        return statistics.median(r.loop_idle_seconds for r in self.chosen) - statistics.median(
-            r.loop_idle_seconds for r in self.zero
-        )
-
-    @property
     def complete(self) -> bool:
         """Every patient of every run reached "Cancelled", and nothing was logged as an error."""
-        return all(r.finished == r.patients for r in self.runs()) and self.errors_logged == 0
+        return all(r.finished == r.patients for r in self.runs) and self.errors_logged == 0
+
+    def ratio(self, reference: Spread) -> float:
+        return self.bot.p50 / reference.p50 if reference.p50 else float("inf")
 
     def judge(self) -> None:
         """Hold the figures to the targets."""
-        lower_bound = all(
-            run.leyr_operations.get(kind, 0) == expected
-            for run in self.runs()
-            for kind, expected in self.leyr_lower_bound.items()
-        )
-        limit = WALL_MARGIN * self.critical_path_seconds
-        self.targets = [
-            Target(
-                f"wall({self.latency_ms} ms) - wall(0 ms) <= {WALL_MARGIN} x critical path, "
-                "at equal CPU",
-                round(self.latency_exposed, 3),
-                round(limit, 3),
-                self.latency_exposed <= limit,
-                "s",
-            ),
-            Target(
-                f"wall({self.latency_ms} ms) - wall(0 ms) <= {WALL_MARGIN} x critical path, "
-                "raw (includes the machine's speed changes)",
-                round(self.wall_difference, 3),
-                round(limit, 3),
-                self.wall_difference <= limit,
-                "s",
-            ),
+        leyr, telegram = self.latency_ms, self.telegram_ms
+        self.targets = []
+        for run in self.runs:
+            if run.rate:
+                p50_limit = leyr + telegram + STEP_MS
+                p99_limit = 2 * leyr + 2 * telegram + TAIL_MS
+                self.targets += [
+                    Target(
+                        f"{run.name}: first reply p50 < Leyr + Telegram + {STEP_MS} ms",
+                        round(run.first_reply.p50, 1),
+                        p50_limit,
+                        run.first_reply.p50 < p50_limit,
+                        " ms",
+                    ),
+                    Target(
+                        f"{run.name}: first reply p99 < 2 x Leyr + 2 x Telegram + {TAIL_MS} ms",
+                        round(run.first_reply.p99, 1),
+                        p99_limit,
+                        run.first_reply.p99 < p99_limit,
+                        " ms",
+                    ),
+                ]
+            self.targets.append(
+                Target(
+                    f"{run.name}: button answer p99 < {BUTTON_MS} ms",
+                    round(run.button.p99, 1),
+                    BUTTON_MS,
+                    run.button.p99 < BUTTON_MS,
+                    " ms",
+                )
+            )
+        if self.knee:
+            knee = self.knee_rate or 0.0
+            self.targets.append(
+                Target(
+                    f"capacity knee (first reply p99 < 2 x Leyr + {TAIL_MS} ms) >= {KNEE_RATE:g}",
+                    knee,
+                    KNEE_RATE,
+                    knee >= KNEE_RATE,
+                    " patients/s",
+                )
+            )
+        self.targets += [
             Target(
                 f"bot p50 CPU per update <= {FLOOR_RATIO} x floor handler's",
                 round(self.ratio(self.floor), 2),
@@ -166,13 +190,13 @@ class Report:
                 round(self.rss_growth_mb_per_10k, 1),
                 RSS_GROWTH_MB,
                 self.rss_growth_mb_per_10k < RSS_GROWTH_MB,
-                "MB",
+                " MB",
             ),
             Target(
                 "Leyr calls per cancellation at the lower bound",
-                float(lower_bound),
+                float(all(r.leyr_at_lower_bound for r in self.runs)),
                 1.0,
-                lower_bound,
+                all(r.leyr_at_lower_bound for r in self.runs),
             ),
             Target(
                 f"Telegram calls per patient message <= {TELEGRAM_CALLS}",
@@ -182,81 +206,77 @@ class Report:
             ),
         ]
 
-    def ratio(self, reference: Spread) -> float:
-        return self.bot.p50 / reference.p50 if reference.p50 else float("inf")
-
     def as_json(self) -> str:
         data: dict[str, Any] = asdict(self)
-        data["wall_zero_seconds"] = self.wall_zero
-        data["wall_chosen_seconds"] = self.wall_chosen
-        data["wall_difference_seconds"] = self.wall_difference
-        data["latency_exposed_seconds"] = self.latency_exposed
         data["ratio_to_echo"] = self.ratio(self.echo)
         data["ratio_to_floor"] = self.ratio(self.floor)
         data["complete"] = self.complete
         return json.dumps(data, indent=2)
 
     def as_text(self) -> str:
-        chosen = self.chosen[-1]
-        runs = f"{len(self.chosen)} runs each, medians" if len(self.chosen) > 1 else "one run each"
         lines = [
             f"Benchmark: {self.patients} patients ({self.bulk_patients} cancel two at once), "
-            f"Leyr latency {self.latency_ms} ms, concurrency {self.concurrency}, "
-            f"{self.database}, log level {self.log_level}, {self.cpus} CPU(s), {runs}",
+            f"Leyr latency {self.latency_ms} ms, Telegram round trip {self.telegram_ms} ms, "
+            f"concurrency {self.concurrency}, {self.database}, log level {self.log_level}, "
+            f"{self.cpus} CPU(s); through the real poller and the Bot API over HTTP",
             "",
-            "Throughput",
-            f"  updates per second      {_median(self.chosen, 'updates_per_second'):9.1f} at "
-            f"{self.latency_ms} ms {_median(self.zero, 'updates_per_second'):9.1f} at 0 ms"
-            f"   ({chosen.updates} updates per run)",
-            "  finished patients       "
-            + ", ".join(f"{r.finished}/{r.patients} at {r.latency_ms} ms" for r in self.runs())
-            + _failures(*self.runs()),
-            "",
-            "CPU per update, the bot's own (ms)",
+            "CPU per update, the bot's own, sequential (ms)",
             _spread("bot", self.bot),
             _spread("echo handler", self.echo, f"bot/echo {self.ratio(self.echo):.2f}x"),
             _spread("floor handler", self.floor, f"bot/floor {self.ratio(self.floor):.2f}x"),
-            f"  mean in the concurrent runs {_median(self.chosen, 'cpu_ms_per_update'):.3f} at "
-            f"{self.latency_ms} ms, {_median(self.zero, 'cpu_ms_per_update'):.3f} at 0 ms "
-            f"(the fake Bot API and the simulator, left out: {chosen.harness_ms_per_update:.3f})",
             "  by step (p50)           "
             + ", ".join(f"{step} {s.p50:.2f}" for step, s in self.bot_by_step.items()),
-            "",
-            "Wall time",
-            f"  wall at {self.latency_ms} ms".ljust(26)
-            + f"{self.wall_chosen:9.2f} s   ({_walls(self.chosen)})",
-            "  wall at 0 ms".ljust(26) + f"{self.wall_zero:9.2f} s   ({_walls(self.zero)})",
-            f"  difference              {self.wall_difference:9.2f} s",
-            f"  difference at equal CPU {self.latency_exposed:9.2f} s   (event loop idle: "
-            f"{_median(self.chosen, 'loop_idle_seconds'):.2f} s at {self.latency_ms} ms, "
-            f"{_median(self.zero, 'loop_idle_seconds'):.2f} s at 0 ms)",
-            f"  critical path           {self.critical_path_seconds:9.2f} s   "
-            f"({self.critical_round_trips} Leyr round trips on one patient's path x "
-            f"{self.latency_ms} ms)",
+        ]
+        for run in self.runs:
+            lines += [
+                "",
+                f"Run: {run.name} ({run.patients} patients, {run.updates} updates)",
+                f"  finished                {run.finished}/{run.patients}" + _failures(run),
+                f"  wall                    {run.wall_seconds:9.2f} s, "
+                f"{run.updates_per_second:.1f} updates/s",
+                f"  CPU per update (mean)   {run.cpu_ms_per_update:9.3f} ms",
+                _spread("first reply", run.first_reply),
+                "  first reply by step     "
+                + ", ".join(
+                    f"{step} {s.p50:.0f}/{s.p99:.0f}" for step, s in run.first_reply_by_step.items()
+                )
+                + " (p50/p99 ms)",
+                _spread("button answer", run.button, "(less one Telegram round trip)"),
+                "  Leyr calls              "
+                + ", ".join(f"{k} {v}" for k, v in sorted(run.leyr_operations.items()))
+                + (" (at the lower bound)" if run.leyr_at_lower_bound else " (ABOVE the bound)"),
+                "  Telegram by method      "
+                + ", ".join(f"{k} {v}" for k, v in sorted(run.telegram_calls.items()) if v),
+            ]
+        if self.knee:
+            lines += [
+                "",
+                "Capacity knee: "
+                + ", ".join(f"{rate:g}/s p99 {p99:.0f} ms" for rate, p99 in self.knee)
+                + f"; knee {self.knee_rate or 0:g} patients/s",
+            ]
+        if self.flood is not None:
+            flood = self.flood
+            lines += [
+                "",
+                f"Flood: {flood.messages} /start from one chat; {flood.answered}/{flood.others} "
+                "other chats answered",
+                _spread("others' first reply", flood.others_reply),
+                f"  Bot API calls to the flooding chat {flood.flooder_calls}",
+            ]
+        lines += [
             "",
             "Calls",
-            "  Leyr per cancellation   "
-            + ", ".join(f"{k} {v:.3f}" for k, v in self.leyr_per_cancellation.items()),
-            "  Leyr, run / lower bound "
-            + ", ".join(
-                f"{k} {chosen.leyr_operations.get(k, 0)}/{v}"
-                for k, v in self.leyr_lower_bound.items()
-            ),
+            f"  Leyr round trips on one patient's path {self.critical_round_trips}",
             f"  Telegram per message    mean {self.telegram_per_message_mean:.2f}, "
             f"max {self.telegram_per_message_max}; most by step: "
             + ", ".join(f"{k} {v}" for k, v in self.telegram_by_step.items()),
-            "  Telegram by method      "
-            + ", ".join(f"{k} {v}" for k, v in sorted(chosen.telegram_calls.items())),
             "",
             "Memory",
             f"  peak RSS                {self.rss_peak_mb:9.1f} MB",
             f"  RSS growth              {self.rss_growth_mb_per_10k:9.1f} MB per 10,000 finished "
             f"patients ({self.rss_baseline_mb:.1f} -> {self.rss_after_mb:.1f} MB after the "
-            "first concurrent run)",
-            "",
-            "Emulator CPU (its own process, not counted): "
-            f"{_median(self.chosen, 'emulator_cpu_seconds'):.1f} s at {self.latency_ms} ms, "
-            f"{_median(self.zero, 'emulator_cpu_seconds'):.1f} s at 0 ms",
+            "first run)",
             f"Errors logged: {self.errors_logged}",
             "",
             "Targets",
@@ -269,27 +289,15 @@ class Report:
             )
         return "\n".join(lines)
 
-    def runs(self) -> list[Run]:
-        return [*self.zero, *self.chosen]
-
-
-def _median(runs: list[Run], name: str) -> float:
-    return statistics.median(float(getattr(run, name)) for run in runs)
-
-
-def _walls(runs: list[Run]) -> str:
-    return ", ".join(f"{r.wall_seconds:.2f}" for r in runs)
-
 
 def _spread(name: str, spread: Spread, note: str = "") -> str:
     return (
         f"  {name:<22}  p50 {spread.p50:7.3f}  p95 {spread.p95:7.3f}  p99 {spread.p99:7.3f}"
-        f"  ({spread.samples} updates) {note}".rstrip()
+        f"  ({spread.samples}) {note}".rstrip()
     )
 
 
-def _failures(*runs: Run) -> str:
-    failed = {step: n for run in runs for step, n in run.failed.items()}
-    if not failed:
+def _failures(run: Run) -> str:
+    if not run.failed:
         return ""
-    return "; failed at " + ", ".join(f"{step} {n}" for step, n in failed.items())
+    return "; failed at " + ", ".join(f"{step} {n}" for step, n in run.failed.items())

@@ -1,45 +1,37 @@
-"""The benchmark: N synthetic patients through the real bot, concurrently, twice.
+"""The benchmark: simulated patients through the real service, timed as the patients feel it.
 
-Set-up. The Leyr emulator runs in its own process with N synthetic patients. The bot is the
-real runtime (`open_runtime`: storage, engine, Leyr client over loopback HTTP, chats not sandbox)
-and the real `Application` (`build_application`: `ChatOrderedProcessor`, rate limiter, the
-adapter's handlers), with the in-process fake Bot API instead of HTTP and Telegram's 30 calls/s
-broadcast limit lifted (the fake has none). Updates go onto `Application.update_queue`; the
-poller is not run. The echo and floor reference handlers sit on the same application.
+Set-up, three processes. The Leyr emulator, with the chosen latency per call; the fake Bot API
+with the simulated patients beside it (`bot.bench.telegram_process`), with the chosen round-trip
+time per Bot API call; and, in this process, the bot as `python -m bot run` runs it: the runtime
+(storage, engine, Leyr client over loopback HTTP, chats not sandbox), the `Application` with its
+`ChatOrderedProcessor`, the adapter's handlers and the `InboxPoller`, which fetches the updates
+with getUpdates over HTTP. Only Telegram's 30 calls/s broadcast limit is lifted (the fake has
+none). Echo and floor reference handlers sit on the same application, reached the same way.
 
 Runs, in this order (the EHR's data is reset before each):
-1. warm-up: a few patients (caches, connection pools, compiled SQL), a few echo and floor
-   updates;
-2. sequential passes at 0 ms, one update at a time: `sample` patients through the bot, then as
-   many updates through the echo and through the floor handler: the CPU of each update alone
-   (p50, p95, p99), the Bot API calls per update, and the Leyr round trips on one patient's path;
-3. every patient at once at 0 ms Leyr latency: wall(0);
-4. every patient at once at the chosen latency: wall(L), updates per second, Leyr and Telegram
-   calls, the mean CPU per update. With `repeat` > 1, 3 and 4 alternate (0, L, L, 0, 0, L, ...)
-   and the median of each latency's runs is reported.
+1. warm-up: a few patients, echo and floor texts;
+2. sequential passes at 0 ms (Leyr and Telegram), one update at a time, each waiting until its
+   chat's calls went quiet: `sample` patients, then as many texts to the echo and to the floor
+   handler. The CPU of an update is this process's CPU (every thread) from the previous update's
+   end to its own: polling, parsing, handling and replying, as the same path costs each of
+   them; also each update's Bot API calls and the Leyr round trips on one patient's path;
+3. at the chosen latencies: `patients` patients arriving at `rate` per second (open loop,
+   Poisson), then all at once; each gives the first-reply times (p50/p95/p99, and per step),
+   the button-answer times, the mean CPU per update (this process's CPU over the run / updates),
+   updates per second and the Leyr and Bot API calls;
+4. the capacity knee, when rates are given: `knee_seconds` of arrivals at each rate, rising,
+   until the first-reply p99 passes 2 x Leyr latency + 100 ms;
+5. a flood, when asked: one chat sends `flood` /start at once while others ask /help at 5 per
+   second: their first-reply times.
 
-Wall time. wall(L) - wall(0) is at the mercy of the machine's speed: on a shared VM the same
-CPU-bound run can take 10% longer or shorter from one minute to the next, many times the
-critical path. So the difference is also given at equal CPU: the time the event loop's thread
-waited (wall minus its CPU time) at L, minus the same at 0 ms. Work the bot does not overlap
-with Leyr's latency shows up there, the machine's speed does not.
-
-CPU. Per update in the sequential passes: process CPU (every thread: SQLite runs in aiosqlite's
-threads) from parsing the update to its `on_done`, minus the fake Bot API's own time; the same
-method for the bot, the echo and the floor handler. In the concurrent runs updates overlap, so
-only the mean is given: process CPU over the run minus the fake Bot API's measured time and the
-simulator's (its CPU per update as measured between updates in the sequential pass), divided by
-the updates. The emulator's CPU is its own process's and is never counted.
-
-Memory. Peak RSS is the process's high-water mark. Growth is RSS after the last concurrent run
-minus RSS after the first (both after a garbage collection): the first has already taken the
-process to full load, so what remains is what the patients finished since leave behind, scaled
-to 10,000 patients.
+Memory. Peak RSS is the process's high-water mark; growth is RSS after the last patient run
+minus RSS after the first (both after a garbage collection), scaled to 10,000 patients.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import itertools
 import logging
@@ -49,23 +41,22 @@ import secrets
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
 from sqlalchemy import delete
 from sqlalchemy.engine import make_url
+from telegram import Update
 
-from bot.bench.driver import Driver, Tally
+from bot.bench.fake_bot_api import TOKEN
 from bot.bench.leyr_process import LeyrControl, leyr_process
-from bot.bench.patients import Identity, Patient, PatientFailed, identities
 from bot.bench.reference import ReferenceHandlers
-from bot.bench.report import Report, Run, Spread
-from bot.bench.telegram_fake import TOKEN, FakeBotApi
-from bot.runtime import Runtime, open_runtime
+from bot.bench.report import FloodFigures, Report, Run, Spread
+from bot.bench.telegram_process import TelegramControl, telegram_process
+from bot.runtime import Runtime
 from bot.sandbox.seed import synthetic_patients
 from bot.settings import (
     SANDBOX_CARE_UNIT,
@@ -76,24 +67,33 @@ from bot.settings import (
     load_settings,
 )
 from bot.store.tables import CancellationAudit, ChatLink, ChatState
-from bot.telegram.app import build_application
 from bot.telegram.handlers import AnyApplication
-from bot.telegram.ordering import DEFAULT_CONCURRENCY, DEFAULT_MAX_HELD
-from bot.telegram.service import adapter_for
+from bot.telegram.ordering import DEFAULT_CONCURRENCY
+from bot.telegram.service import Service, serve, telegram_api_url, telegram_token
 
 log = logging.getLogger(__name__)
 
 CHAT_SPAN = 10**9
 """Chat ids of one benchmark: patients, then echo chats, then floor chats, each this many."""
 REFERENCE_STEPS = 6
-"""Updates per echo or floor chat in the sequential pass (a patient's single flow has six)."""
+"""Texts per echo or floor chat in the sequential pass (a patient's single flow has six)."""
+SETTLE_SECONDS = 0.02
+"""In the sequential pass, an update is over once its chat had no Bot API call for this long."""
+FLOOD_OTHERS_RATE = 5.0
 NAME_OPERATIONS = ("care_units", "resources")
+STARTUP_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
 class Options:
     patients: int = 2000
     latency_ms: int = 200
+    telegram_ms: int = 50
+    """Every Bot API call's round-trip time."""
+    rate: float = 10.0
+    """Patients arriving per second in the open-loop run; 0: no such run."""
+    burst: bool = True
+    """Also run every patient arriving at once."""
     database_url: str | None = None
     """None: a fresh SQLite file in a temporary directory."""
     concurrency: int | None = None
@@ -103,14 +103,21 @@ class Options:
     bulk_every: int = 10
     """Every n-th patient cancels both appointments at once; 0: none does."""
     warmup: int = 20
-    repeat: int = 1
-    """Concurrent runs per latency, interleaved (0, L, L, 0, 0, L, ...); medians are reported."""
+    knee: tuple[float, ...] = ()
+    """Arrival rates (patients per second) to look for the capacity knee at, rising."""
+    knee_seconds: float = 20.0
+    flood: int = 0
+    """/start messages of one flooding chat; 0: no flood."""
+    flood_others: int = 30
 
     def concurrency_for_run(self) -> int:
-        return max(1, min(self.concurrency or DEFAULT_CONCURRENCY, DEFAULT_MAX_HELD))
+        return max(1, self.concurrency or DEFAULT_CONCURRENCY)
 
     def is_bulk(self, index: int) -> bool:
         return self.bulk_every > 0 and index % self.bulk_every == self.bulk_every - 1
+
+    def bulk(self, count: int) -> int:
+        return sum(self.is_bulk(i) for i in range(count))
 
 
 class _ErrorCount(logging.Handler):
@@ -123,115 +130,176 @@ class _ErrorCount(logging.Handler):
 
 
 @dataclass
+class Meter:
+    """Told when each update's handling ended (the processor's `on_done`): counts them and,
+    between two ends, the process's CPU."""
+
+    done: int = 0
+    samples: list[float] = field(default_factory=list)
+    _last: float = 0.0
+
+    def start(self) -> None:
+        self.samples = []
+        self._last = time.process_time()
+
+    def finished(self, update: object) -> None:
+        if isinstance(update, Update):
+            now = time.process_time()
+            self.samples.append(now - self._last)
+            self._last = now
+            self.done += 1
+
+
+@dataclass
 class _Bench:
     options: Options
     leyr: LeyrControl
-    runtime: Runtime
-    fake: FakeBotApi
-    driver: Driver
-    people: list[Identity]
-    chats: Iterator[int]
-    simulator_seconds_per_update: float = 0.0
+    telegram: TelegramControl
+    meter: Meter
+    chats: itertools.count[int]
+    used: int = 0
+    """Synthetic patients used so far (each runs its flow once)."""
 
-    def patients(self, count: int) -> list[Patient]:
-        return [
-            Patient(next(self.chats), self.people[i], self.fake, bulk=self.options.is_bulk(i))
-            for i in range(count)
-        ]
-
-    async def concurrent(self, count: int, latency_ms: int) -> Run:
+    async def _at(self, latency_ms: int, telegram_ms: int) -> None:
         await self.leyr.reset()
         await self.leyr.set_latency(latency_ms)
-        patients = self.patients(count)
+        await self.telegram.set_round_trip(telegram_ms)
+        self.used = 0
+
+    def _chats(self, count: int) -> int:
+        first = next(self.chats)
+        for _ in range(count - 1):
+            next(self.chats)
+        return first
+
+    async def patients(
+        self, name: str, count: int, rate: float, latency_ms: int, telegram_ms: int
+    ) -> Run:
+        await self._at(latency_ms, telegram_ms)
         operations = await self.leyr.operations()
-        emulator_cpu = self.leyr.cpu_seconds()
-        calls = Counter(self.fake.calls)
-        self.driver.new_tally()
+        calls = await self.telegram.counts()
+        done = self.meter.done
         gc.collect()
-        cpu, answering, started = time.process_time(), self.fake.cpu_seconds, time.perf_counter()
-        loop = time.thread_time()
-        results = await asyncio.gather(
-            *(p.visit(self.driver.send, self.leyr.sms_codes) for p in patients),
-            return_exceptions=True,
+        cpu, started = time.process_time(), time.perf_counter()
+        felt = await self.telegram.patients(
+            first_chat=self._chats(count),
+            first_index=0,
+            count=count,
+            rate=rate,
+            bulk_every=self.options.bulk_every,
         )
         wall = time.perf_counter() - started
-        loop = time.thread_time() - loop
         cpu = time.process_time() - cpu
-        answering = self.fake.cpu_seconds - answering
-        emulator_cpu = self.leyr.cpu_seconds() - emulator_cpu
-        tally = self.driver.new_tally()
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, PatientFailed):
-                raise result
-        failed = Counter(r.step for r in results if isinstance(r, PatientFailed))
         after = await self.leyr.operations()
-        updates = tally.total_updates
-        harness = answering + self.simulator_seconds_per_update * updates
+        counted = await self.telegram.counts()
+        updates = self.meter.done - done
+        failed = felt["failed"]
+        bulk = self.options.bulk(count)
+        operations = {k: after.get(k, 0) - operations.get(k, 0) for k in after}
         return Run(
+            name=name,
+            rate=rate,
             latency_ms=latency_ms,
+            telegram_ms=telegram_ms,
             patients=count,
             finished=count - sum(failed.values()),
-            failed=dict(failed),
+            failed=failed,
             updates=updates,
             wall_seconds=wall,
-            loop_busy_seconds=loop,
             updates_per_second=updates / wall if wall else 0.0,
-            cpu_ms_per_update=(cpu - harness) / updates * 1000 if updates else 0.0,
-            harness_ms_per_update=harness / updates * 1000 if updates else 0.0,
-            leyr_operations={k: after.get(k, 0) - operations.get(k, 0) for k in after},
-            telegram_calls=dict(self.fake.calls - calls),
-            emulator_cpu_seconds=emulator_cpu,
+            cpu_ms_per_update=cpu / updates * 1000 if updates else 0.0,
+            first_reply=Spread.of_ms(_all(felt["first_reply"])),
+            first_reply_by_step={
+                step: Spread.of_ms(ms) for step, ms in felt["first_reply"].items()
+            },
+            button=Spread.of_ms(felt["button"]),
+            leyr_operations=operations,
+            leyr_at_lower_bound=all(
+                operations.get(kind, 0) == expected
+                for kind, expected in _lower_bound(count, bulk).items()
+            ),
+            telegram_calls={k: v - calls.get(k, 0) for k, v in counted.items()},
         )
 
-    async def sequential(self, count: int) -> tuple[Tally, int]:
-        """`count` patients one after the other, one update at a time, at 0 ms: the tally with
-        each update's CPU, and the most Leyr round trips on one patient's path."""
-        await self.leyr.reset()
-        await self.leyr.set_latency(0)
-        self.driver.new_tally()
-        self.driver.measure_cpu = True
+    async def sequential(self, count: int) -> tuple[dict[str, list[float]], dict[str, Any], int]:
+        """`count` patients one after the other at 0 ms: CPU seconds per update by step, what
+        the patients felt, and the most Leyr round trips on one patient's path."""
+        await self._at(0, 0)
+        cpu: dict[str, list[float]] = {}
+        felt: dict[str, Any] = {"steps": [], "calls": {}}
         round_trips = 0
-        outside = 0.0
-        try:
-            for patient in self.patients(count):
-                before = await self.leyr.operations()
-                cpu, answering = time.process_time(), self.fake.cpu_seconds
-                measured = sum(self.driver.tally.cpu_samples())
-                await patient.visit(self.driver.send, self.leyr.sms_codes)
-                spent = time.process_time() - cpu - (self.fake.cpu_seconds - answering)
-                outside += spent - (sum(self.driver.tally.cpu_samples()) - measured)
-                after = await self.leyr.operations()
-                round_trips = max(round_trips, sum(after.values()) - sum(before.values()))
-        finally:
-            self.driver.measure_cpu = False
-        tally = self.driver.new_tally()
-        if tally.total_updates:
-            self.simulator_seconds_per_update = outside / tally.total_updates
-        return tally, round_trips
+        for _ in range(count):
+            before = await self.leyr.operations()
+            self.meter.start()
+            one = await self.telegram.patients(
+                first_chat=self._chats(1),
+                first_index=self.used,
+                count=1,
+                bulk_every=1 if self.options.is_bulk(self.used) else 0,
+                settle=SETTLE_SECONDS,
+                sequential=True,
+            )
+            self.used += 1
+            after = await self.leyr.operations()
+            round_trips = max(round_trips, sum(after.values()) - sum(before.values()))
+            if len(one["steps"]) == len(self.meter.samples):
+                for step, seconds in zip(one["steps"], self.meter.samples, strict=True):
+                    cpu.setdefault(step, []).append(seconds)
+            for step, calls in one["calls"].items():
+                felt["calls"].setdefault(step, []).extend(calls)
+        return cpu, felt, round_trips
 
-    async def reference(self, chats: range, count: int, prefix: str) -> Spread:
-        """`count` chats of REFERENCE_STEPS text messages each, one update at a time."""
-        self.driver.new_tally()
-        self.driver.measure_cpu = True
-        try:
-            for chat_id in itertools.islice(chats, count):
-                for step in range(REFERENCE_STEPS):
-                    await self.driver.send(_text(chat_id, step + 1, f"{prefix} {step}"), prefix)
-        finally:
-            self.driver.measure_cpu = False
-        return Spread.of(self.driver.new_tally().cpu_samples())
+    async def reference(self, chats: range, count: int) -> Spread:
+        """`count` chats of REFERENCE_STEPS texts each, one update at a time."""
+        await self._at(0, 0)
+        samples: list[float] = []
+        for chat_id in itertools.islice(chats, count):
+            self.meter.start()
+            await self.telegram.texts([chat_id], REFERENCE_STEPS, SETTLE_SECONDS)
+            samples.extend(self.meter.samples)
+        return Spread.of(samples)
+
+    async def knee(self) -> tuple[list[tuple[float, float]], float | None]:
+        """(rate, first-reply p99 ms) per rate tried, and the highest rate within the limit."""
+        limit = 2 * self.options.latency_ms + 100
+        tried: list[tuple[float, float]] = []
+        best: float | None = None
+        for rate in self.options.knee:
+            count = max(1, round(rate * self.options.knee_seconds))
+            run = await self.patients(
+                f"knee {rate:g}/s",
+                count,
+                rate,
+                self.options.latency_ms,
+                self.options.telegram_ms,
+            )
+            tried.append((rate, run.first_reply.p99))
+            if run.first_reply.p99 >= limit or run.finished < run.patients:
+                break
+            best = rate
+        return tried, best
+
+    async def flood(self) -> FloodFigures:
+        await self._at(self.options.latency_ms, self.options.telegram_ms)
+        others = self.options.flood_others
+        felt = await self.telegram.flood(
+            flooder=self._chats(1),
+            messages=self.options.flood,
+            first_other=self._chats(others),
+            others=others,
+            rate=FLOOD_OTHERS_RATE,
+        )
+        return FloodFigures(
+            messages=self.options.flood,
+            others=others,
+            answered=len(felt["others"]),
+            others_reply=Spread.of_ms(felt["others"]),
+            flooder_calls=sum(felt["calls"].get("flood", [])),
+        )
 
 
-def _text(chat_id: int, message_id: int, text: str) -> dict[str, Any]:
-    return {
-        "message": {
-            "message_id": message_id,
-            "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": "Patient"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Patient"},
-            "text": text,
-        }
-    }
+def _all(by_step: dict[str, list[float]]) -> list[float]:
+    return [ms for values in by_step.values() for ms in values]
 
 
 def _rss_mb() -> float:
@@ -251,123 +319,151 @@ def _database_name(url: str) -> str:
     return "PostgreSQL" if backend.startswith("postgres") else backend.capitalize()
 
 
-@asynccontextmanager
-async def _application(
-    runtime: Runtime, fake: FakeBotApi, driver: Driver, concurrency: int
-) -> AsyncIterator[AnyApplication]:
-    adapter = adapter_for(runtime)
-    application = build_application(
-        TOKEN,
-        runtime.settings.telegram_api_url,
-        adapter,
-        concurrency=concurrency,
-        on_done=driver.done,
-        request=fake,
+def _service(settings: Settings, concurrency: int) -> Service:
+    """The service as `bot.telegram.service.build_service` makes it, with no overall Bot API
+    rate limit (the fake has none)."""
+    return Service(
+        settings,
+        telegram_token(settings),
+        telegram_api_url(settings),
         overall_rate=0,
+        concurrency=concurrency,
     )
-    driver.attach(application)
-    await application.initialize()
+
+
+@contextlib.asynccontextmanager
+async def _serving(
+    service: Service, prepare: Callable[[Runtime, AnyApplication], None], meter: Meter
+) -> AsyncIterator[Runtime]:
+    """The service running (as `python -m bot run` does) until the block ends."""
+    stop = asyncio.Event()
+    ready: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
+
+    def on_ready(runtime: Runtime, application: AnyApplication) -> None:
+        prepare(runtime, application)
+        ready.set_result(runtime)
+
+    running = asyncio.create_task(serve(service, stop, prepare=on_ready, on_done=meter.finished))
     try:
-        await application.start()
-        try:
-            yield application
-        finally:
-            await application.stop()
-            if adapter.scheduler is not None:
-                adapter.scheduler.cancel_all()
+        async with asyncio.timeout(STARTUP_SECONDS):
+            waiting: set[asyncio.Future[Any]] = {running, ready}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            running.result()
+            raise RuntimeError("the service stopped before it was ready")
+        yield ready.result()
     finally:
-        await application.shutdown()
+        stop.set()
+        await running
 
 
 async def run_bench(options: Options, progress: Callable[[str], None] = lambda _: None) -> Report:
     """Run the whole benchmark; `progress` is told what is starting."""
-    if options.patients < 1 or options.sample < 1 or options.repeat < 1:
-        raise ValueError("need at least one patient, a sample of one and one run per latency")
+    if options.patients < 1 or options.sample < 1:
+        raise ValueError("need at least one patient and a sample of one")
     if options.latency_ms <= 0:
-        raise ValueError("the chosen latency must be above 0 ms (it is compared with 0 ms)")
-    pool = max(options.patients, options.sample, options.warmup)
+        raise ValueError("the chosen latency must be above 0 ms")
+    if options.rate < 0 or options.telegram_ms < 0 or any(r <= 0 for r in options.knee):
+        raise ValueError("rates and the Telegram round trip cannot be negative")
+    knee_patients = max((round(r * options.knee_seconds) for r in options.knee), default=0)
+    pool = max(options.patients, options.sample, options.warmup, knee_patients)
     base = CHAT_SPAN + secrets.randbelow(CHAT_SPAN) * 4
     errors = _ErrorCount()
     logging.getLogger().addHandler(errors)
-    async with AsyncExitStack() as stack:
-        database_url = options.database_url
-        if database_url is None:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))
-            database_url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
-        progress(f"starting the Leyr emulator with {pool} synthetic patients")
-        leyr = await stack.enter_async_context(leyr_process(pool))
-        settings = _settings(leyr.base_url, database_url)
-        runtime = await stack.enter_async_context(open_runtime(settings))
-        if options.database_url is not None:
-            stack.push_async_callback(_forget, runtime, base, pool)
-        assert runtime.leyr is not None
-        fake = FakeBotApi()
-        driver = Driver(fake)
-        concurrency = options.concurrency_for_run()
-        application = await stack.enter_async_context(
-            _application(runtime, fake, driver, concurrency)
-        )
-        echo_chats = range(base + CHAT_SPAN, base + 2 * CHAT_SPAN)
-        floor_chats = range(base + 2 * CHAT_SPAN, base + 3 * CHAT_SPAN)
-        ReferenceHandlers(
-            runtime.store,
-            runtime.leyr,
-            synthetic_patients(1)[0]["emr_id"],
-            echo=echo_chats,
-            floor=floor_chats,
-        ).install(application)
-        bench = _Bench(
-            options, leyr, runtime, fake, driver, identities(pool), itertools.count(base)
-        )
-        try:
+    meter = Meter()
+    concurrency = options.concurrency_for_run()
+    echo_chats = range(base + CHAT_SPAN, base + 2 * CHAT_SPAN)
+    floor_chats = range(base + 2 * CHAT_SPAN, base + 3 * CHAT_SPAN)
+    runs: list[Run] = []
+    try:
+        async with AsyncExitStack() as stack:
+            database_url = options.database_url
+            if database_url is None:
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))
+                database_url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
+            progress(f"starting the Leyr emulator and the fake Bot API with {pool} patients")
+            leyr = await stack.enter_async_context(leyr_process(pool))
+            telegram = await stack.enter_async_context(telegram_process(leyr.base_url, pool))
+            settings = _settings(leyr.base_url, telegram.base_url, database_url)
+
+            def prepare(runtime: Runtime, application: AnyApplication) -> None:
+                assert runtime.leyr is not None
+                ReferenceHandlers(
+                    runtime.store,
+                    runtime.leyr,
+                    synthetic_patients(1)[0]["emr_id"],
+                    echo=echo_chats,
+                    floor=floor_chats,
+                ).install(application)
+
+            runtime = await stack.enter_async_context(
+                _serving(_service(settings, concurrency), prepare, meter)
+            )
+            if options.database_url is not None:
+                stack.push_async_callback(_forget, runtime, base, pool)
+            bench = _Bench(options, leyr, telegram, meter, itertools.count(base))
             progress(f"warm-up: {options.warmup} patients, echo and floor")
-            await bench.concurrent(options.warmup, 0)
-            await bench.reference(echo_chats[-REFERENCE_STEPS:], 1, "echo")
-            await bench.reference(floor_chats[-REFERENCE_STEPS:], 1, "floor")
+            await bench.patients("warm-up", options.warmup, 0.0, 0, 0)
+            await bench.reference(echo_chats[-REFERENCE_STEPS:], 1)
+            await bench.reference(floor_chats[-REFERENCE_STEPS:], 1)
             progress("sequential passes: bot, echo, floor")
-            tally, round_trips = await bench.sequential(options.sample)
-            references = len(tally.cpu_samples()) // REFERENCE_STEPS or 1
-            echo = await bench.reference(echo_chats, references, "echo")
-            floor = await bench.reference(floor_chats, references, "floor")
-            runs: dict[int, list[Run]] = {0: [], options.latency_ms: []}
+            cpu, felt, round_trips = await bench.sequential(options.sample)
+            references = sum(map(len, cpu.values())) // REFERENCE_STEPS or 1
+            echo = await bench.reference(echo_chats, references)
+            floor = await bench.reference(floor_chats, references)
             baseline = 0.0
-            for latency in _interleaved(options.latency_ms, options.repeat):
-                progress(f"{options.patients} patients at {latency} ms")
-                runs[latency].append(await bench.concurrent(options.patients, latency))
+            shapes = [(f"{options.rate:g} patients/s", options.rate)] if options.rate else []
+            if options.burst:
+                shapes.append(("all at once", 0.0))
+            for name, rate in shapes:
+                progress(f"{options.patients} patients, {name}, at {options.latency_ms} ms")
+                runs.append(
+                    await bench.patients(
+                        name, options.patients, rate, options.latency_ms, options.telegram_ms
+                    )
+                )
                 if not baseline:
                     baseline = _rss_mb()
             after = _rss_mb()
-        finally:
-            logging.getLogger().removeHandler(errors)
-    bulk = sum(options.is_bulk(i) for i in range(options.patients))
+            knee: list[tuple[float, float]] = []
+            knee_rate: float | None = None
+            if options.knee:
+                progress(f"capacity knee: {', '.join(f'{r:g}' for r in options.knee)} per s")
+                knee, knee_rate = await bench.knee()
+            flood = None
+            if options.flood:
+                progress(f"flood: {options.flood} /start from one chat")
+                flood = await bench.flood()
+    finally:
+        logging.getLogger().removeHandler(errors)
+    calls = felt["calls"]
+    per_message = [n for values in calls.values() for n in values]
     report = Report(
         patients=options.patients,
-        bulk_patients=bulk,
+        bulk_patients=options.bulk(options.patients),
         latency_ms=options.latency_ms,
+        telegram_ms=options.telegram_ms,
         concurrency=concurrency,
         database=_database_name(database_url),
         log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
         cpus=os.cpu_count() or 1,
-        zero=runs[0],
-        chosen=runs[options.latency_ms],
+        runs=runs,
         critical_round_trips=round_trips,
-        critical_path_seconds=round_trips * options.latency_ms / 1000,
-        leyr_per_cancellation=_per_cancellation(
-            runs[options.latency_ms][-1], options.patients + bulk
-        ),
-        leyr_lower_bound=_lower_bound(options.patients, bulk),
-        telegram_per_message_mean=sum(tally.telegram_calls.values()) / tally.total_updates,
-        telegram_per_message_max=max(tally.most_telegram_calls.values(), default=0),
-        telegram_by_step=dict(tally.most_telegram_calls),
-        bot=Spread.of(tally.cpu_samples()),
-        bot_by_step={step: Spread.of(samples) for step, samples in tally.cpu.items()},
+        telegram_per_message_mean=sum(per_message) / len(per_message) if per_message else 0.0,
+        telegram_per_message_max=max(per_message, default=0),
+        telegram_by_step={step: max(values) for step, values in calls.items() if values},
+        bot=Spread.of([s for samples in cpu.values() for s in samples]),
+        bot_by_step={step: Spread.of(samples) for step, samples in cpu.items()},
         echo=echo,
         floor=floor,
+        knee=knee,
+        knee_rate=knee_rate,
+        flood=flood,
         rss_peak_mb=_peak_rss_mb(after),
         rss_baseline_mb=baseline,
         rss_after_mb=after,
         rss_growth_mb_per_10k=(after - baseline)
-        / (options.patients * (2 * options.repeat - 1))
+        / (options.patients * max(1, len(runs) - 1))
         * 10_000,
         errors_logged=errors.count,
     )
@@ -375,9 +471,10 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
     return report
 
 
-def _settings(leyr_base_url: str, database_url: str) -> Settings:
+def _settings(leyr_base_url: str, telegram_url: str, database_url: str) -> Settings:
     return load_settings(
         telegram_bot_token=TOKEN,
+        telegram_api_url=telegram_url,
         leyr_base_url=leyr_base_url,
         leyr_client_id=SANDBOX_CLIENT_ID,
         leyr_client_secret=SANDBOX_CLIENT_SECRET,
@@ -389,22 +486,8 @@ def _settings(leyr_base_url: str, database_url: str) -> Settings:
     )
 
 
-def _interleaved(latency_ms: int, repeat: int) -> list[int]:
-    """0, L, then L, 0, then 0, L, ...: a slow drift of the machine's speed favours neither."""
-    pairs = [(0, latency_ms) if r % 2 == 0 else (latency_ms, 0) for r in range(repeat)]
-    return [latency for pair in pairs for latency in pair]
-
-
-def _per_cancellation(run: Run, cancellations: int) -> dict[str, float]:
-    return {
-        kind: count / cancellations
-        for kind, count in sorted(run.leyr_operations.items())
-        if count and cancellations
-    }
-
-
 def _lower_bound(patients: int, bulk: int) -> dict[str, int]:
-    """The fewest Leyr operations for the run: one lookup and one list per patient; one cancel
+    """The fewest Leyr operations for a run: one lookup and one list per patient; one cancel
     PATCH per single patient, one bulk PATCH per bulk patient; one confirm per cancellation;
     no care-unit or practitioner reads (their names are cached)."""
     return {

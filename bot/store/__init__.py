@@ -1,6 +1,18 @@
-"""Storage: per-chat dialog state, chat-to-patient links, and the cancellation audit log."""
+"""Storage: per-chat dialog state, chat-to-patient links, the cancellation audit log, and the
+inbox of Telegram updates."""
 
 from bot.store.database import open_store
+from bot.store.inbox import Inbox, Received
 from bot.store.repository import AuditEntry, ChatSnapshot, Erased, Outbox, StaleVersion, Store
 
-__all__ = ["AuditEntry", "ChatSnapshot", "Erased", "Outbox", "StaleVersion", "Store", "open_store"]
+__all__ = [
+    "AuditEntry",
+    "ChatSnapshot",
+    "Erased",
+    "Inbox",
+    "Outbox",
+    "Received",
+    "StaleVersion",
+    "Store",
+    "open_store",
+]

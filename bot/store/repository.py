@@ -201,7 +201,7 @@ class Store:
             values["last_update_id"] = update_id
         version = 1 if expected_version is None else expected_version + 1
         last_update_id = update_id
-        async with self._writing() as connection:
+        async with self.writing() as connection:
             if expected_version is None:
                 created = await connection.execute(
                     self._insert_state,
@@ -253,7 +253,7 @@ class Store:
         )
 
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a write transaction, committed on leaving (one at a time on
         SQLite)."""
         async with self._one_writer or nullcontext(), self.engine.begin() as connection:
@@ -285,7 +285,7 @@ class Store:
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds
         the chat's live buttons."""
-        async with self._writing() as connection:
+        async with self.writing() as connection:
             await connection.execute(
                 _DELIVERED, {"p_chat": chat_id, "ui_message_id": ui_message_id, "outbox": None}
             )

@@ -1,4 +1,5 @@
-"""The tables: per-chat dialog state, chat-to-patient links, and the cancellation audit log."""
+"""The tables: per-chat dialog state, chat-to-patient links, the cancellation audit log, and the
+inbox of Telegram updates not yet handled."""
 
 from __future__ import annotations
 
@@ -58,3 +59,15 @@ class CancellationAudit(SQLModel, table=True):
     )
     """A sandbox chat's row (test patients on the emulator): never part of a clinic's report."""
     created_at: datetime = Field(default_factory=utcnow, sa_column=_when())
+
+
+class UpdateInbox(SQLModel, table=True):
+    """Telegram updates stored before they are confirmed to Telegram, until they were handled.
+    `seq` is ours: it only ever grows, also when Telegram's own ids go backwards."""
+
+    __tablename__ = "update_inbox"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_when())

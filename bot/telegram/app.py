@@ -1,6 +1,6 @@
 """Building the python-telegram-bot `Application`: Bot API location, per-chat ordered concurrent
 processing, the rate limiter, and the adapter's handlers. It has no PTB `Updater`: the service
-polls with `bot.telegram.polling.AckingPoller`, which confirms updates only once handled."""
+polls with `bot.telegram.polling.InboxPoller`, which confirms updates only once stored."""
 
 from __future__ import annotations
 

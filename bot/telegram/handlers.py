@@ -159,6 +159,19 @@ class TelegramAdapter:
                     self._answer(query), update=update
                 )
 
+    def busy(self, chat_id: int, language_code: str | None) -> None:
+        """Tell a chat that floods the bot to wait (its extra messages are skipped)."""
+        if self._application is not None:
+            self._application.create_task(self._tell_busy(chat_id, language_code))
+
+    async def _tell_busy(self, chat_id: int, language_code: str | None) -> None:
+        assert self._application is not None
+        body = message_text(text("busy", language_code), sandbox=self._is_sandbox(chat_id))
+        try:
+            await self._application.bot.send_message(chat_id, body)
+        except TelegramError as error:
+            log.info("could not ask chat=%s to wait: %s", chat_id, type(error).__name__)
+
     async def _answer(self, query: CallbackQuery) -> None:
         try:
             await query.answer()

@@ -5,15 +5,16 @@ then the runtime (storage, Leyr clients, sandbox) opened (a database that cannot
 line naming DATABASE_URL, before any call to Telegram), the application initialized (getMe), the
 wake-ups of dialogs waiting for an SMS code set again (a code's expiry is announced
 even across a restart), the command menus registered, any webhook removed (keeping its pending
-updates), and `AckingPoller` polls with `ALLOWED_UPDATES` named. Updates that arrived while the
+updates), and `InboxPoller` polls with `ALLOWED_UPDATES` named. Updates that arrived while the
 bot was down are handled; so are those fetched but not finished before a crash: the poller
-confirms an update to the Bot API only once its effects are stored.
+confirms an update to the Bot API only once it is stored in the inbox, and queues the inbox's
+updates again at start.
 
 Stop (SIGTERM, SIGINT):
 1. the poller stops fetching (an open long poll is abandoned);
 2. `Application.stop()` drains: every update already queued is handled and saved, and the
    tasks made with `Application.create_task` (e.g. a button press's early answer) are awaited;
-3. one last getUpdates confirms everything handled, so nothing is fetched again;
+3. one last getUpdates confirms everything stored, and the handled updates leave the inbox;
 4. the wake-up timers are cancelled (an expiry is noticed at the next message anyway), the
    application shut down and the runtime (database, Leyr) closed.
 The process then exits with status 0.
@@ -32,12 +33,13 @@ import logging
 import re
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from telegram.constants import FloodLimit
 from telegram.error import InvalidToken, NetworkError
 
 from bot.ops.health import Readiness, database_check, serving_health
@@ -45,10 +47,13 @@ from bot.ops.leadership import LeadershipLost, leadership
 from bot.ops.retention import purging
 from bot.runtime import Runtime, open_runtime
 from bot.settings import ConfigError, Settings
+from bot.store import Inbox
+from bot.telegram.admission import Admission
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.commands import register_commands
-from bot.telegram.handlers import TelegramAdapter
-from bot.telegram.polling import AckingPoller
+from bot.telegram.handlers import AnyApplication, TelegramAdapter
+from bot.telegram.ordering import DEFAULT_CONCURRENCY
+from bot.telegram.polling import InboxPoller
 from bot.telegram.request import BotApiContact
 
 log = logging.getLogger(__name__)
@@ -95,21 +100,22 @@ def _quiet_telegram_logs() -> None:
 
 @dataclass(frozen=True)
 class Service:
-    """The Telegram settings, checked, and the poller; the rest is built by `serve`."""
+    """The Telegram settings, checked; the rest is built by `serve`."""
 
     settings: Settings
     token: str
     api_url: str
-    poller: AckingPoller
-    contact: BotApiContact
+    contact: BotApiContact = field(default_factory=BotApiContact)
+    """When the Bot API last answered (for /readyz)."""
+    overall_rate: float = FloodLimit.MESSAGES_PER_SECOND
+    """Bot API calls per second across all chats (Telegram's broadcast limit; 0 lifts it)."""
+    concurrency: int = DEFAULT_CONCURRENCY
+    """Updates at work at once."""
 
 
 def build_service(settings: Settings) -> Service:
-    """The checked settings and the poller; ConfigError when the Telegram settings are wrong."""
-    poller = AckingPoller(ALLOWED_UPDATES, timeout=POLL_TIMEOUT_SECONDS)
-    return Service(
-        settings, telegram_token(settings), telegram_api_url(settings), poller, BotApiContact()
-    )
+    """The checked settings; ConfigError when the Telegram settings are wrong."""
+    return Service(settings, telegram_token(settings), telegram_api_url(settings))
 
 
 def adapter_for(runtime: Runtime) -> TelegramAdapter:
@@ -122,10 +128,22 @@ def adapter_for(runtime: Runtime) -> TelegramAdapter:
     )
 
 
-async def serve(service: Service, stop: asyncio.Event) -> None:
+def _nothing(runtime: Runtime, application: AnyApplication) -> None:
+    """No preparation."""
+
+
+async def serve(
+    service: Service,
+    stop: asyncio.Event,
+    *,
+    prepare: Callable[[Runtime, AnyApplication], None] = _nothing,
+    on_done: Callable[[object], None] | None = None,
+) -> None:
     """Open the runtime, build the adapter and application over it, and run until `stop` is set
-    (or the poller gives up on an invalid token), then drain."""
-    poller, settings = service.poller, service.settings
+    (or the poller gives up on an invalid token), then drain. `prepare` sees the runtime and
+    the application before polling starts, `on_done` each finished update after the poller
+    (the benchmark adds its reference handlers and its meter there)."""
+    settings = service.settings
     async with AsyncExitStack() as resources:
         bot_id = int(service.token.split(":", 1)[0])
         replica = await resources.enter_async_context(leadership(settings.database_url, bot_id))
@@ -140,18 +158,33 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
                 serving_health(readiness, settings.metrics_host, settings.metrics_port)
             )
         adapter = adapter_for(runtime)
+        poller = InboxPoller(
+            ALLOWED_UPDATES,
+            timeout=POLL_TIMEOUT_SECONDS,
+            on_fetch=adapter.arrival,
+            admission=Admission(adapter.busy),
+        )
+
+        def finished(update: object) -> None:
+            poller.finished(update)
+            if on_done is not None:
+                on_done(update)
+
         application = build_application(
             service.token,
             service.api_url,
             adapter,
-            on_done=poller.finished,
+            on_done=finished,
             contact=service.contact,
+            overall_rate=service.overall_rate,
+            concurrency=service.concurrency,
         )
         await application.initialize()
         resources.push_async_callback(application.shutdown)
         if not await _until_stopped(replica.acquire(), stop):
             return  # stopped while standby: nothing was polled
         await resources.enter_async_context(purging(runtime.store, settings.data_retention))
+        prepare(runtime, application)
         if adapter.scheduler is not None:
             for chat_id, when in await runtime.engine.wake_ups():
                 adapter.scheduler.schedule(chat_id, when)
@@ -169,7 +202,8 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
             if settings.sandbox_only
             else f"{len(settings.sandbox_chat_ids)} sandbox chat(s), the others on Leyr",
         )
-        polling = asyncio.create_task(poller.run(application.bot, application.update_queue))
+        inbox = Inbox(runtime.store)
+        polling = asyncio.create_task(poller.run(application.bot, application.update_queue, inbox))
         stopping = asyncio.create_task(stop.wait())
         lost = asyncio.create_task(replica.lost())
         try:
@@ -180,7 +214,7 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
             poller.stop()
             await asyncio.wait({polling})
             await application.stop()
-            await poller.confirm(application.bot)
+            await poller.confirm(application.bot, inbox)
             if adapter.scheduler is not None:
                 adapter.scheduler.cancel_all()
             log.info("stopped: every fetched update was handled")

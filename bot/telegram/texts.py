@@ -1,6 +1,6 @@
 """The Telegram adapter's own words, from the same gettext catalogs as the dialog's: command
-menus, the apology after an internal error, the answer in group chats, the chat's id for /whoami,
-and the sandbox marks."""
+menus, the apology after an internal error, the answer in group chats, the "one moment" to a
+flooding chat, the chat's id for /whoami, and the sandbox marks."""
 
 from __future__ import annotations
 

@@ -35,11 +35,11 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from bot.bench.fake_bot_api import FakeBotApi, FakeBotServer, fake_bot_api_server
+from bot.bench.loopback import serving
 from bot.sandbox.emulator import Emulator
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from bot.store import open_store
-from tests.fake_bot_api import FakeBotApi, FakeBotServer, fake_bot_api_server
-from tests.loopback import serving
 from tests.support.service_process import bot_environment, bot_process
 
 pytestmark = pytest.mark.slow

@@ -30,12 +30,12 @@ import pytest
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.bench.fake_bot_api import FakeBotApi, FakeBotServer
+from bot.bench.loopback import serving
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.seed import synthetic_patients
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from bot.store import open_store
-from tests.fake_bot_api import FakeBotApi, FakeBotServer
-from tests.loopback import serving
 from tests.support.service_process import bot_environment, bot_process
 
 pytestmark = pytest.mark.slow

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.bench.fake_bot_api import TOKEN, FakeBotServer, fake_bot_api_server
 from bot.ops.health import BOT_API_RECENT_SECONDS, Readiness, health_app
 from tests.conftest import PRIVATE
-from tests.fake_bot_api import TOKEN, FakeBotServer, fake_bot_api_server
 from tests.support.service_process import bot_environment, bot_process
 
 CHAT = 515151

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.bench.fake_bot_api import TOKEN, ApiError, FakeBotApi, FakeBotServer, fake_bot_api_server
 from bot.sandbox.emulator import Emulator
 from bot.sandbox.server import make_server
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
-from tests.fake_bot_api import TOKEN, ApiError, FakeBotApi, FakeBotServer, fake_bot_api_server
 from tests.support.service_process import bot_environment, bot_process
 
 CHAT = 424242

@@ -8,6 +8,7 @@ import pytest
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
+from bot.bench.fake_bot_api import TOKEN
 from bot.runtime import dialog_config, open_runtime
 from bot.settings import (
     SANDBOX_CLIENT_ID,
@@ -19,7 +20,6 @@ from bot.settings import (
 )
 from bot.telegram.app import api_urls
 from bot.telegram.service import run, telegram_api_url, telegram_token
-from tests.fake_bot_api import TOKEN
 from tests.support.paths import REPO
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fake_bot_api import TOKEN, fake_bot_api_server
+from bot.bench.fake_bot_api import TOKEN, fake_bot_api_server
 from tests.support.paths import REPO
 
 TIMEOUT_SECONDS = 60.0

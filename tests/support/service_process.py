@@ -10,7 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.fake_bot_api import TOKEN
+from bot.bench.fake_bot_api import TOKEN
 from tests.support.paths import REPO
 
 

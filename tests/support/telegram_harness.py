@@ -20,6 +20,7 @@ import respx
 from pydantic import SecretStr
 from telegram import Update
 
+from bot.bench.fake_bot_api import TOKEN, FakeBotApi, mount
 from bot.engine import Handled, Sender
 from bot.runtime import Runtime, open_runtime
 from bot.sandbox.agent import SandboxAgent
@@ -31,7 +32,6 @@ from bot.telegram.ordering import ChatOrderedProcessor
 from dialogs.events import Button, Command, Contact, Event, Text, Tick
 from dialogs.parsing import command_parts
 from dialogs.replies import Option, Reply
-from tests.fake_bot_api import TOKEN, FakeBotApi, mount
 from tests.support.clock import Clock, no_sleep
 
 CLINIC = "Test Clinic"

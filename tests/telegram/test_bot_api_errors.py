@@ -12,9 +12,9 @@ import pytest
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
+from bot.bench.fake_bot_api import ApiError
 from bot.telegram.limiter import RetryingRateLimiter
 from bot.telegram.texts import SANDBOX_MARK
-from tests.fake_bot_api import ApiError
 from tests.support.clock import Sleeps
 from tests.support.telegram_harness import ScriptedEngine, running
 

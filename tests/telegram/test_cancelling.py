@@ -15,11 +15,11 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from bot.bench.fake_bot_api import FakeBotApi
 from bot.sandbox.emulator import Emulator
 from bot.telegram.ordering import ChatTick
 from dialogs.i18n import translations
 from dialogs.machine import AWAITING_CODE, CHOOSE, IDENTIFY_CONTACT, IDENTIFY_NUMBER, IDLE
-from tests.fake_bot_api import FakeBotApi
 from tests.support.telegram_harness import (
     BENGT,
     CECILIA,

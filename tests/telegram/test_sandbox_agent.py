@@ -10,10 +10,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from bot.bench.fake_bot_api import TOKEN
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.telegram.texts import SANDBOX_MARK
-from tests.fake_bot_api import TOKEN
 from tests.support.telegram_harness import Harness, running
 
 SANDBOX = 31337

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from bot.bench.fake_bot_api import TOKEN, FakeBotApi
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.telegram.texts import SANDBOX_MARK
 from dialogs.i18n import translations
 from dialogs.machine import AWAITING_CODE
-from tests.fake_bot_api import TOKEN, FakeBotApi
 from tests.support.telegram_harness import (
     PERSONAL_NUMBER,
     PHONE,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.bench.fake_bot_api import FakeBotApi
 from bot.telegram.commands import register_commands
 from bot.telegram.texts import COMMAND_LANGUAGES
-from tests.fake_bot_api import FakeBotApi
 from tests.support.telegram_harness import ScriptedEngine, running
 
 AGENT = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.fake_bot_api import ApiError
+from bot.bench.fake_bot_api import ApiError
 from tests.support.telegram_harness import ScriptedEngine, running
 
 CHAT = 3131

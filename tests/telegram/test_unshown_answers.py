@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.bench.fake_bot_api import ApiError
 from bot.engine import Handled, Sender
 from dialogs.events import Event
 from dialogs.replies import Reply
-from tests.fake_bot_api import ApiError
 from tests.support.telegram_harness import ScriptedEngine, running
 
 A = 1001

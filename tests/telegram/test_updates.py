@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot.bench.fake_bot_api import FakeBotApi
 from bot.engine import Handled, Sender
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.commands import register_commands
@@ -16,7 +17,6 @@ from bot.telegram.texts import SANDBOX_MARK
 from dialogs.events import Event
 from dialogs.parsing import command_parts
 from dialogs.replies import Reply
-from tests.fake_bot_api import FakeBotApi
 from tests.support.telegram_harness import ScriptedEngine, echo, running
 
 A, B = 101, 202

@@ -1,13 +1,16 @@
-"""A fake Telegram Bot API for tests: one model of chats and messages, served two ways.
+"""A fake Telegram Bot API, shared by the tests and the benchmark: one model of chats and
+messages, served two ways.
 
 * `mount(router, api)`: respx routes (https://api.telegram.org/bot<token>/<method>) for tests
   that run the real `telegram.ext.Application` in-process.
 * `FakeBotServer`: a Starlette app for uvicorn on loopback, with long-polling getUpdates and
-  offset semantics, for the end-to-end test that runs `python -m bot run` as a subprocess.
+  offset semantics, for the end-to-end tests that run `python -m bot run` as a subprocess and
+  for the benchmark (in a process of its own, with a configurable round-trip time).
 
 `FakeBotApi` answers the Bot API methods the bot uses with realistic JSON, keeps each chat's
 messages as the patient would see them (texts, inline keyboards, deletions, the reply keyboard),
-makes the patient's updates (text, contact, button presses), and records every call.
+makes the patient's updates (text, contact, button presses), and records every call (or, for
+the benchmark, `record=False`, only counts them). `forget(chat)` drops a finished chat.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import itertools
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,9 +33,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.loopback import serving
+from bot.bench.loopback import serving
 
-TOKEN = "7000001:AAtest-token_for_the_fake_bot_api"
+TOKEN = "7000001:AAtest-token_for_the_fake_bot_api"  # noqa: S105 - the fake accepts only this
 BOT_ID = 7000001
 BOT_USERNAME = "cancel_test_bot"
 BOT_USER: dict[str, Any] = {
@@ -110,6 +114,24 @@ class Chat:
     messages: dict[int, ChatMessage] = field(default_factory=dict)
     reply_keyboard: dict[str, Any] | None = None  # the contact keyboard while it is shown
     next_id: int = 1
+    calls: int = 0
+    """Bot API calls for this chat (answerCallbackQuery included)."""
+    replies: list[float] = field(default_factory=list)
+    """When each sendMessage or editMessageText for this chat was answered (monotonic)."""
+
+    def live(self) -> ChatMessage | None:
+        """The newest bot message with inline buttons."""
+        for message in reversed(self.messages.values()):
+            if message.from_bot and not message.deleted and message.inline_keyboard:
+                return message
+        return None
+
+    def newest(self) -> ChatMessage | None:
+        """The newest bot message still shown."""
+        for message in reversed(self.messages.values()):
+            if message.from_bot and not message.deleted:
+                return message
+        return None
 
     def as_json(self) -> dict[str, Any]:
         if self.type == "private":
@@ -141,9 +163,16 @@ def parse_body(content_type: str, body: bytes) -> dict[str, Any]:
 
 
 class FakeBotApi:
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, *, record: bool = True) -> None:
+        """`record=False`: count calls (`counts`) without keeping them (the benchmark)."""
         self.token = token
+        self.record = record
         self.calls: list[Call] = []
+        self.counts: Counter[str] = Counter()
+        self.answered_at: dict[str, float] = {}
+        """When each answered button press was answered (monotonic), until `forget`."""
+        self._query_chats: dict[str, int] = {}
+        self._watchers: dict[int, asyncio.Event] = {}
         self.chats: dict[int, Chat] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.failures: dict[str, list[ApiError]] = {}
@@ -153,11 +182,35 @@ class FakeBotApi:
         self._update_ids = itertools.count(5000)
         self._query_ids = itertools.count(9000)
         self.confirmed_offset = 0
+        self._highest_id = 0
+        self.returned: Counter[int] = Counter()
+        """How often getUpdates returned each update."""
         self.listeners: list[Callable[[], None]] = []  # told after every call and update
         self.update_listeners: list[Callable[[], None]] = []  # told when an update is queued
         self.webhook_deleted = 0
 
     # -- patient side: the updates Telegram would deliver ----------------------------------------
+    def watch(self, chat_id: int) -> asyncio.Event:
+        """An event set whenever a Bot API call touches `chat_id` (clear it before waiting)."""
+        event = self._watchers.get(chat_id)
+        if event is None:
+            event = self._watchers[chat_id] = asyncio.Event()
+        return event
+
+    def forget(self, chat_id: int) -> None:
+        """Drop everything kept for a finished chat."""
+        self.chats.pop(chat_id, None)
+        self._watchers.pop(chat_id, None)
+        for query_id in [q for q, chat in self._query_chats.items() if chat == chat_id]:
+            del self._query_chats[query_id]
+            self._open_queries.discard(query_id)
+            self.answered_at.pop(query_id, None)
+
+    def next_update_ids(self, first: int) -> None:
+        """Number the following updates from `first` on, as Telegram may after a quiet week
+        (its ids then go backwards)."""
+        self._update_ids = itertools.count(first)
+
     def chat(self, chat_id: int, *, type: str = "private") -> Chat:
         if chat_id not in self.chats:
             self.chats[chat_id] = Chat(chat_id, type=type)
@@ -171,6 +224,7 @@ class FakeBotApi:
 
     def _new_update(self, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), **payload}
+        self._highest_id = update["update_id"]
         self._updates.append(update)
         for listener in list(self.update_listeners):
             listener()
@@ -270,6 +324,7 @@ class FakeBotApi:
         shown = chat.messages[message_id]
         query_id = str(next(self._query_ids))
         self._open_queries.add(query_id)
+        self._query_chats[query_id] = chat_id
         message: dict[str, Any] = {
             "message_id": message_id,
             "date": int(time.time()),
@@ -341,7 +396,10 @@ class FakeBotApi:
         """(HTTP status, JSON body) for one Bot API call."""
         if token != self.token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
-        self.calls.append(Call(method, params))
+        if self.record:
+            self.calls.append(Call(method, params))
+        self.counts[method] += 1
+        chat_id = self._chat_of(method, params)
         try:
             queued = self.failures.get(method)
             if queued:
@@ -360,8 +418,28 @@ class FakeBotApi:
                 body["parameters"] = error.parameters
             return error.status, body
         finally:
+            if chat_id is not None:
+                self._touched(chat_id, method)
             self._changed()
         return 200, {"ok": True, "result": result}
+
+    def _chat_of(self, method: str, params: dict[str, Any]) -> int | None:
+        if method == "answerCallbackQuery":
+            return self._query_chats.get(str(params.get("callback_query_id")))
+        try:
+            return int(params["chat_id"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _touched(self, chat_id: int, method: str) -> None:
+        chat = self.chats.get(chat_id)
+        if chat is not None:
+            chat.calls += 1
+            if method in ("sendMessage", "editMessageText"):
+                chat.replies.append(time.monotonic())
+        watcher = self._watchers.get(chat_id)
+        if watcher is not None:
+            watcher.set()
 
     def _message_json(self, chat: Chat, message: ChatMessage) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -451,7 +529,10 @@ class FakeBotApi:
                 "Bad Request: query is too old and response timeout expired or query ID is invalid",
             )
         self._open_queries.discard(query_id)
-        self.answered.add(query_id)
+        if self.record:
+            self.answered.add(query_id)
+        else:
+            self.answered_at[query_id] = time.monotonic()
         return True
 
     def _m_setmycommands(self, params: dict[str, Any]) -> Any:
@@ -472,12 +553,16 @@ class FakeBotApi:
 
     def _m_getupdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset") or 0)
-        if offset:
-            self.confirmed_offset = max(self.confirmed_offset, offset)
+        if offset and offset <= self._highest_id + 1:
+            # An offset above every id given out refers to an earlier sequence (the ids went
+            # backwards, see `next_update_ids`): it confirms none of the current one.
+            self.confirmed_offset = offset
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         allowed = params.get("allowed_updates") or None
         limit = int(params.get("limit") or 100)
         ready = [u for u in self._updates if allowed is None or any(k in u for k in allowed)]
+        for update in ready[:limit]:
+            self.returned[update["update_id"]] += 1
         return ready[:limit]
 
     def _m_sendchataction(self, params: dict[str, Any]) -> Any:
@@ -509,8 +594,10 @@ class FakeBotServer:
     """`FakeBotApi` over HTTP, with getUpdates long polling (waits up to `timeout` seconds for
     an update; confirms everything below `offset`). Run it with uvicorn in the test's loop."""
 
-    def __init__(self, api: FakeBotApi) -> None:
+    def __init__(self, api: FakeBotApi, *, round_trip: float = 0.0) -> None:
+        """`round_trip`: seconds every call takes on the network, half each way."""
         self.api = api
+        self.round_trip = round_trip
         self._wakeup = asyncio.Event()
         self._closing = False
         api.update_listeners.append(self._wakeup.set)
@@ -525,6 +612,14 @@ class FakeBotServer:
         params.update(
             {k: json.loads(v) if k in JSON_PARAMS else v for k, v in request.query_params.items()}
         )
+        if self.round_trip:
+            await asyncio.sleep(self.round_trip / 2)
+            answer = await self._answer(token, method, params)
+            await asyncio.sleep(self.round_trip / 2)
+            return answer
+        return await self._answer(token, method, params)
+
+    async def _answer(self, token: str, method: str, params: dict[str, Any]) -> JSONResponse:
         if method.lower() == "getupdates":
             deadline = time.monotonic() + float(params.get("timeout") or 0)
             while True:
