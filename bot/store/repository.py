@@ -279,7 +279,7 @@ class Store:
 
     async def unlink(self, telegram_user_id: int) -> None:
         """Forget which patient this Telegram user proved to be."""
-        async with self._writing() as connection:
+        async with self.writing() as connection:
             await connection.execute(_UNLINK, {"p_user": telegram_user_id})
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
@@ -310,7 +310,7 @@ class Store:
         """Erase a chat's dialog state and its user's link to a patient (`user_id`; by default
         the chat's id, as for a private chat), storing the step's `audits` in the same
         transaction. Audit rows stay: they hold no Telegram id, only pseudonyms."""
-        async with self._writing() as connection:
+        async with self.writing() as connection:
             await self._audit(connection, chat_id, audits, utcnow())
             erased = await _erase(connection, [chat_id], [chat_id if user_id is None else user_id])
         for a in audits:  # committed
@@ -346,7 +346,7 @@ class Store:
         """Erase every link to this EHR patient, and the dialog state of every chat linked to
         them or whose dialog holds them."""
         pattern = "%" + _like(f'"patient_id":{json.dumps(patient_id)}') + "%"
-        async with self._writing() as connection:
+        async with self.writing() as connection:
             users = list(
                 (
                     await connection.execute(
@@ -369,7 +369,7 @@ class Store:
     async def purge(self, unused_since: datetime) -> Erased:
         """Erase dialog states not updated since `unused_since`, and the links of users whose
         chat has not been used since then either."""
-        async with self._writing() as connection:
+        async with self.writing() as connection:
             states = await connection.execute(
                 delete(_STATE).where(_STATE.c.updated_at < unused_since)
             )
