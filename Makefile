@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chat run sandbox bench test lint typecheck check lock diagram clean extract init update compile
+.PHONY: install chat run sandbox bench test test-fast lint typecheck check lock diagram clean extract init update compile
 
 # Message catalogs (gettext through Babel): the .po files are the source, the .mo files are built.
 LOCALES := dialogs/locale
@@ -51,6 +51,9 @@ bench: install  ## simulated patients through the real bot: throughput, CPU, mem
 
 test: install  ## the whole test suite
 	$(BIN)/python -m pytest
+
+test-fast: install  ## everything but the tests marked slow (crash, soak, hostile input, processes)
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

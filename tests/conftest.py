@@ -17,7 +17,7 @@ from bot.bench.fake_bot_api import TOKEN
 from bot.logs import formatter, setup_logging
 from bot.sandbox.ehr import PATIENTS
 from bot.settings import SANDBOX_CLIENT_SECRET
-from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE
+from tests.support.fake_clinic import CODE, PERSONAL_NUMBER, PHONE
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")  # as `python -m bot` runs (bot/__main__.py)
 

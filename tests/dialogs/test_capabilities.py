@@ -9,8 +9,8 @@ import pytest
 from dialogs import machine as m
 from dialogs.clinic import Capabilities, ClinicRefused
 from dialogs.events import Command, Contact, Text
-from tests.dialog_driver import Driver, to_state
-from tests.fake_clinic import PERSONAL_NUMBER, PHONE, FakeClinic
+from tests.support.dialog_driver import Driver, to_state
+from tests.support.fake_clinic import PERSONAL_NUMBER, PHONE, FakeClinic
 
 CLINIC_PHONE = "+46 8 123 456 00"
 

@@ -11,8 +11,8 @@ from dialogs import machine as m
 from dialogs.clinic import Appointment, PartlyUnavailable
 from dialogs.config import CareUnitRules
 from dialogs.events import Command, Contact, Text
-from tests.dialog_driver import Driver
-from tests.fake_clinic import PERSONAL_NUMBER, PHONE, FakeClinic, appointment, services
+from tests.support.dialog_driver import Driver
+from tests.support.fake_clinic import PERSONAL_NUMBER, PHONE, FakeClinic, appointment, services
 
 UNITS = {"cu-1": "Södermalm", "cu-2": "Kungsholmen", "cu-3": "Solna"}
 

@@ -13,8 +13,8 @@ from bot.engine import Engine, Sender
 from bot.store import Store, open_store
 from dialogs import machine as m
 from dialogs.events import Button, Command, Contact, Text
-from tests.dialog_driver import to_state
-from tests.fake_clinic import NOW, PATIENT_ID, PERSONAL_NUMBER, PHONE, FakeClinic, services
+from tests.support.dialog_driver import to_state
+from tests.support.fake_clinic import NOW, PATIENT_ID, PERSONAL_NUMBER, PHONE, FakeClinic, services
 
 SENDER = Sender(chat_id=4711, user_id=4711, language_code="en")
 OTHER = Sender(chat_id=4712, user_id=4712, language_code="en")

@@ -9,8 +9,8 @@ from datetime import timedelta
 from dialogs import machine as m
 from dialogs import next_wake
 from dialogs.events import Button, Command, Contact, Text, Tick
-from tests.dialog_driver import Driver, to_state
-from tests.fake_clinic import PATIENT_ID, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
+from tests.support.dialog_driver import Driver, to_state
+from tests.support.fake_clinic import PATIENT_ID, PERSONAL_NUMBER, PHONE, FakeClinic, appointment
 
 ETHIOPIC_ONE = "\u1369"  # isdigit() is true, int() refuses it
 

@@ -10,8 +10,8 @@ import pytest
 
 from dialogs import machine as m
 from dialogs.events import Command, Contact, Text, Tick
-from tests.dialog_driver import Driver, to_state
-from tests.fake_clinic import PERSONAL_NUMBER, PHONE
+from tests.support.dialog_driver import Driver, to_state
+from tests.support.fake_clinic import PERSONAL_NUMBER, PHONE
 
 
 async def _linked() -> Driver:

@@ -10,7 +10,7 @@ import pytest
 
 from dialogs.events import Button, Command
 from dialogs.i18n import LANGUAGES, Translator, language_for
-from tests.dialog_driver import Driver
+from tests.support.dialog_driver import Driver
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 WINTER = datetime(2026, 3, 3, 13, 0, tzinfo=UTC)  # 14:00 in Stockholm (CET)

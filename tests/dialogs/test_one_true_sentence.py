@@ -6,7 +6,7 @@ from __future__ import annotations
 from dialogs import machine as m
 from dialogs.clinic import OutcomeUnknown
 from dialogs.events import Button, Text, Tick
-from tests.dialog_driver import to_state
+from tests.support.dialog_driver import to_state
 
 
 async def test_a_refused_new_code_promises_no_sms() -> None:

@@ -20,8 +20,8 @@ from bot.sandbox.seed import synthetic_personal_number
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from dialogs import Services
 from dialogs.events import Command, Contact, Text
-from tests.dialog_driver import Driver
-from tests.fake_clinic import PERSONAL_NUMBER, PHONE, config, digest
+from tests.support.dialog_driver import Driver
+from tests.support.fake_clinic import PERSONAL_NUMBER, PHONE, config, digest
 
 CLINIC_PHONE = "+46 8 123 456 00"
 BOOKED_DAY_3 = "Thursday 5 March, 09:00"  # a-002: three days ahead, 09:00 in Stockholm

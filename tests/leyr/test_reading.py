@@ -26,7 +26,7 @@ from dialogs.clinic import (
     PatientNotFound,
     PendingGone,
 )
-from tests.test_leyr_client import APPOINTMENT, BASE, INSTANCE, UNIT, envelope
+from tests.support.leyr_answers import APPOINTMENT, BASE, INSTANCE, UNIT, envelope
 
 WINDOW = (datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 9, 1, tzinfo=UTC))
 OSLO = ZoneInfo("Europe/Oslo")

@@ -36,7 +36,7 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.seed import synthetic_patients
 from bot.settings import SANDBOX_CARE_UNIT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from bot.store import open_store
-from tests.service_process import bot_environment, bot_process
+from tests.support.service_process import bot_environment, bot_process
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import pytest
 from bot.bench.fake_bot_api import TOKEN, FakeBotServer, fake_bot_api_server
 from bot.ops.health import BOT_API_RECENT_SECONDS, Readiness, health_app
 from tests.conftest import PRIVATE
-from tests.service_process import bot_environment, bot_process
+from tests.support.service_process import bot_environment, bot_process
 
 CHAT = 515151
 WITHIN = 30.0

@@ -124,6 +124,7 @@ def _compose_available() -> bool:
     return probe.returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _compose_available(), reason="no `docker compose` on this machine")
 def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
     """Offline: `docker compose config` reads and validates the file without a daemon."""

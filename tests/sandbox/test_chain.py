@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.console import chat
 from bot.settings import load_settings
-from tests.test_console import Script, option
+from tests.ops.test_console import Script, option
 
 
 def code_for_prompt(screen: str) -> str:

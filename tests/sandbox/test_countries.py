@@ -26,7 +26,7 @@ from bot.settings import (
 from dialogs.config import ID_KINDS, IdKind
 from dialogs.i18n import Translator
 from dialogs.parsing import personal_number
-from tests.test_console import Script, first_appointment, option, sms_code
+from tests.ops.test_console import Script, first_appointment, option, sms_code
 
 HEADERS = {"x-leyr-client-id": SANDBOX_CLIENT_ID, "x-leyr-client-secret": SANDBOX_CLIENT_SECRET}
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.engine import Engine, Sender
 from bot.store import open_store
 from dialogs.events import Command, Contact, Text
-from tests.fake_clinic import NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services
+from tests.support.fake_clinic import NOW, PERSONAL_NUMBER, PHONE, FakeClinic, services
 
 USER = 77
 

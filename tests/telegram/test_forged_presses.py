@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from tests.telegram_harness import ScriptedEngine, running
+from tests.support.telegram_harness import ScriptedEngine, running
 
 A = 1001
 

@@ -1,17 +1,20 @@
 """A patient in each of the five languages completes a two-step cancellation through the real
-`telegram.ext.Application` (tests/telegram_harness.py): the language comes from Telegram's
-`language_code`, and what the patient sees is that language's catalog, dates and plural forms."""
+`telegram.ext.Application` on the real bot (tests/support/telegram_harness.py): the language comes
+from Telegram's `language_code`, and what the patient sees is that language's catalog, dates and
+plural forms."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.settings import SANDBOX_EMR
 from dialogs.i18n import Translator, translations
 from dialogs.machine import CHOOSE
-from tests.fake_clinic import CODE, PERSONAL_NUMBER, PHONE, appointment, config
-from tests.telegram_harness import dialog, running
+from tests.support.telegram_harness import CLINIC, PERSONAL_NUMBER, PHONE, patches, real_bot
 
 LIVE = 222
 
@@ -26,11 +29,10 @@ def start_of(language: str, key: str) -> str:
     [("en-GB", "en"), ("sv", "sv"), ("no", "nb"), ("da", "da"), ("fi", "fi")],
 )
 async def test_a_patient_cancels_in_two_steps_in_their_language(
-    telegram_code: str, language: str
+    tmp_path: Path, telegram_code: str, language: str
 ) -> None:
-    t = Translator(language, config().zone)
-    d = dialog(frozenset())
-    async with running(d.engine, agent=d.agent) as h:
+    t = Translator(language, ZoneInfo("Europe/Stockholm"))  # the clinic's zone (the default)
+    async with real_bot(tmp_path) as (d, h):
         api = h.api
 
         def shown() -> str:
@@ -41,9 +43,9 @@ async def test_a_patient_cancels_in_two_steps_in_their_language(
         await h.send(api.user_contact(LIVE, PHONE, contact_user_id=LIVE, language=telegram_code))
         assert shown() == t("ask_number", format=t("id_format_se_personal_number"))
         await h.send(api.user_text(LIVE, PERSONAL_NUMBER, language=telegram_code))
-        assert d.engine.state(LIVE) == CHOOSE
-        assert t("list_header", clinic="Test Clinic") in shown()
-        assert t.when(appointment(1, 3).start) in shown()  # the clinic's zone, this language
+        assert await d.state(LIVE) == CHOOSE
+        listed = shown()
+        assert t("list_header", clinic=CLINIC) in listed
 
         menu = api.with_buttons(LIVE)[-1]
         first = next(data for label, data in menu.buttons() if re.match(r"\d+\. ", label))
@@ -51,9 +53,14 @@ async def test_a_patient_cancels_in_two_steps_in_their_language(
         assert shown().startswith(start_of(language, "confirm_one"))
         await h.send(api.press(LIVE, t("btn_yes")))
         assert shown().startswith(start_of(language, "ask_code"))
+        [sms] = d.leyr.outbox(PHONE)
+        chosen = d.leyr.appointment(SANDBOX_EMR, patches(d.leyr)[0])
+        assert chosen is not None
+        assert t.when(chosen.start) in listed  # the clinic's zone, this language
 
-        await h.send(api.user_text(LIVE, "000000", language=telegram_code))
+        wrong = "000000" if sms.code != "000000" else "111111"
+        await h.send(api.user_text(LIVE, wrong, language=telegram_code))
         assert t.plural("code_wrong", 4) in shown()
-        await h.send(api.user_text(LIVE, CODE, language=telegram_code))
+        await h.send(api.user_text(LIVE, sms.code, language=telegram_code))
         assert shown().startswith(start_of(language, "outcome_cancelled"))
-    assert "confirm:n-1" in d.live_clinic.calls
+    assert patches(d.leyr)[-1] == sms.pending_id  # the right code confirmed the cancellation

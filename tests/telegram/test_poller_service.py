@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.bench.fake_bot_api import FakeBotServer, fake_bot_api_server
-from tests.service_process import bot_environment, bot_process
+from tests.support.service_process import bot_environment, bot_process
 
 CHAT, OTHER = 515151, 626262
 WITHIN = 30.0

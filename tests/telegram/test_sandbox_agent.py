@@ -14,7 +14,7 @@ from bot.bench.fake_bot_api import TOKEN
 from bot.runtime import open_runtime
 from bot.settings import Settings
 from bot.telegram.texts import SANDBOX_MARK
-from tests.telegram_harness import Harness, running
+from tests.support.telegram_harness import Harness, running
 
 SANDBOX = 31337
 

@@ -8,7 +8,7 @@ from typing import Any
 from bot.bench.fake_bot_api import FakeBotApi
 from bot.telegram.commands import register_commands
 from bot.telegram.texts import COMMAND_LANGUAGES
-from tests.telegram_harness import ScriptedEngine, running
+from tests.support.telegram_harness import ScriptedEngine, running
 
 AGENT = [
     "sandbox",

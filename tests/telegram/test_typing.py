@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.bench.fake_bot_api import ApiError
-from tests.telegram_harness import ScriptedEngine, running
+from tests.support.telegram_harness import ScriptedEngine, running
 
 CHAT = 3131
 

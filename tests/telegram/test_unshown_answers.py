@@ -9,7 +9,7 @@ from bot.bench.fake_bot_api import ApiError
 from bot.engine import Handled, Sender
 from dialogs.events import Event
 from dialogs.replies import Reply
-from tests.telegram_harness import ScriptedEngine, running
+from tests.support.telegram_harness import ScriptedEngine, running
 
 A = 1001
 
