@@ -51,7 +51,7 @@ from bot.settings import ConfigError, Settings
 
 log = logging.getLogger("bot.leyr")
 
-# [assumed] in ../shared/leyr-api.md, kept here in one place:
+# [assumed] in docs/leyr-api.md, kept here in one place:
 APPOINTMENT_RANGE_PARAMS = ("start", "end")  # names of the date-range filter on appointments
 
 TIMEOUT_SECONDS = 10.0  # each of read, write and pool; `Settings.leyr_timeout_seconds` overrides
