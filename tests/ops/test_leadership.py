@@ -63,6 +63,7 @@ async def test_the_holder_learns_its_lock_connection_broke(database_url: str) ->
             ended = await admin.fetchval(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
                 "WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 "AND (classid::bigint << 32 | objid::bigint) = $1::bigint",
                 lock_key(BOT),
             )
