@@ -36,7 +36,7 @@ async def run_step(
     )
     expire(turn)
     forget_old(turn)
-    if aged(turn) and not isinstance(event, Tick):
+    if aged(turn) and _shows_the_patient(turn, event):
         forget_patient(turn)
         turn.say("identity_aged")
         await start(turn)
@@ -49,6 +49,15 @@ async def run_step(
     turn.out.asks_contact = machine.asks_contact(turn.state)
     turn.out.awaits_code = machine.awaits_code(turn.state)
     return turn.state, turn.out
+
+
+def _shows_the_patient(turn: Turn, event: Event) -> bool:
+    """Whether the event may show or act on the linked patient's data (so an aged link must be
+    proved again first): not a Tick, /stop, or /forget and its confirmation, which only end or
+    erase."""
+    if isinstance(event, Tick) or event in (Command("stop"), Command("forget")):
+        return False
+    return turn.state != machine.FORGET
 
 
 def next_wake(state: str, ctx: DialogContext) -> datetime | None:

@@ -73,3 +73,15 @@ async def test_sandbox_chats_never_age() -> None:
     driver.later(days=60)
     result = await driver.send(Command("start"))
     assert not result.unlinked and driver.ctx.patient_id is not None
+
+
+async def test_an_aged_link_can_still_be_stopped_and_forgotten() -> None:
+    driver = await _linked()
+    driver.later(days=8)
+    stopped = await driver.send(Command("stop"))
+    assert not stopped.unlinked and driver.state == m.IDLE
+    await driver.send(Command("forget"))
+    assert driver.state == m.FORGET
+    erased = await driver.press("Yes, erase it")
+    assert erased.forget and driver.state == m.IDLE  # the engine erases the chat's data
+    assert "erased" in driver.text()
