@@ -22,6 +22,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bot.lanes import LaneTransport
 from bot.leyr.errors import (
     LeyrApiError,
     LeyrBadRequest,
@@ -34,7 +35,6 @@ from bot.leyr.errors import (
     LeyrUnavailable,
     LeyrUnknownError,
 )
-from bot.leyr.lanes import LaneTransport
 from bot.leyr.models import (
     CANCELLED,
     Appointment,
@@ -63,7 +63,7 @@ step waits for a connection. With 64, a wave of patients all at the personal-num
 reads each) waited on connections: 64 carry 320 calls a second at 200 ms, the bot asked for more.
 Further calls (wake-ups, sandbox) wait for a free one."""
 LANE_CONNECTIONS = 1
-"""Connections per lane (`bot.leyr.lanes`). httpcore's per-call bookkeeping grows with the
+"""Connections per lane (`bot.lanes`). httpcore's per-call bookkeeping grows with the
 connections in one pool: at 64 in one it cost more CPU than the calls. One per lane costs least
 (bench, 2000 patients at 200 ms: CPU per update 4.23 ms against 4.30 with 8 per lane)."""
 READ_ATTEMPTS = 3  # reads only; writes are never retried

@@ -21,7 +21,9 @@ ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY)
 """Named explicitly: a bot that is not told gets whatever it was last told, by anyone."""
 
 API_CONNECTIONS = 256
-"""Connections for Bot API calls other than getUpdates (PTB's own default)."""
+"""Bot API calls at once other than getUpdates (PTB's own default), each on a connection in a
+lane of its own (`bot.lanes`): in one httpx pool, 128 open connections made every call cost
+10 ms of CPU instead of 1.7."""
 
 FLOOD_RETRIES = 3
 """How often the rate limiter retries a call Telegram refused with RetryAfter (flood control)."""
@@ -82,7 +84,7 @@ def build_application(
     else:
         contact = contact or BotApiContact()
         builder = builder.request(
-            WatchedRequest(contact, connection_pool_size=API_CONNECTIONS)
+            WatchedRequest(contact, lanes=API_CONNECTIONS)
         ).get_updates_request(WatchedRequest(contact, connection_pool_size=1))
     application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
     adapter.install(application)

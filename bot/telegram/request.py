@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram.request import HTTPXRequest
 
+from bot.lanes import LaneTransport
 from bot.ops.metrics import BOT_API_ERRORS
 
 
@@ -26,9 +27,16 @@ class BotApiContact:
 
 class WatchedRequest(HTTPXRequest):
     """PTB's httpx connection, counting failed calls by Bot API method (the URL's last segment;
-    the token before it never reaches a label) and noting each answer in `contact`."""
+    the token before it never reaches a label) and noting each answer in `contact`.
 
-    def __init__(self, contact: BotApiContact, **kwargs: Any) -> None:
+    `lanes`: at most that many calls at once, each on a connection in a lane of its own
+    (`bot.lanes`); None: PTB's own single pool of `connection_pool_size` connections."""
+
+    def __init__(self, contact: BotApiContact, *, lanes: int | None = None, **kwargs: Any) -> None:
+        self.lanes = LaneTransport(lanes=lanes, per_lane=1) if lanes is not None else None
+        if self.lanes is not None:
+            kwargs["connection_pool_size"] = lanes
+            kwargs["httpx_kwargs"] = {**kwargs.get("httpx_kwargs", {}), "transport": self.lanes}
         super().__init__(**kwargs)
         self._contact = contact
 

@@ -14,6 +14,7 @@ import pytest
 import respx
 from pydantic import SecretStr
 
+from bot.lanes import LaneTransport
 from bot.leyr.client import CONNECTIONS, LANE_CONNECTIONS, LeyrClient
 from bot.leyr.errors import (
     LeyrBadRequest,
@@ -26,7 +27,6 @@ from bot.leyr.errors import (
     LeyrUnavailable,
     LeyrUnknownError,
 )
-from bot.leyr.lanes import LaneTransport
 from bot.logs import setup_logging
 from bot.settings import ConfigError, Settings
 from bot.telegram.ordering import DEFAULT_CONCURRENCY

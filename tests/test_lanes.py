@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.leyr.lanes import LaneTransport
+from bot.lanes import LaneTransport
 
 URL = "https://leyr.test/emrs"
 
