@@ -16,9 +16,11 @@ from bot.store.repository import Store
 
 HERE = Path(__file__).resolve().parent
 POOL_SIZE = 32
-"""PostgreSQL connections, all kept: with overflow connections (10 kept + 20 more, before) a burst
-opened and closed connections over and over, and each new one costs the bot milliseconds of
-CPU (connect, authenticate, type introspection). A step holds one only while it queries."""
+"""Database connections, all kept: with overflow connections (PostgreSQL: 10 kept + 20 more;
+SQLite: SQLAlchemy's 5 + 10) a burst opened and closed connections over and over, and each new
+one costs the bot milliseconds of CPU (PostgreSQL: connect, authenticate, type introspection;
+SQLite: a thread of aiosqlite's own, the file opened, the pragmas). A step holds one only while
+it queries."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -52,7 +54,11 @@ def sqlite_folder_problem(database_url: str) -> str | None:
 
 def make_engine(database_url: str) -> AsyncEngine:
     if database_url.startswith("sqlite"):
-        engine = create_async_engine(database_url)
+        url = make_url(database_url)
+        in_memory = url.database in (None, "", ":memory:")  # one connection, SQLAlchemy's own
+        engine = create_async_engine(
+            database_url, **({} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": 0})
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
