@@ -1,29 +1,29 @@
 """The engine: for one chat, load the dialog's state, run one step, and save the new state together
 with its audit rows in one transaction. Adapters (Telegram, terminal) call `Engine.handle`.
 
-Crash safety, for updates that carry an id (Telegram's), which the poller confirms to Telegram
-only after they were handled, so a crash means they come again:
+Crash safety, for updates that carry an id (the inbox's sequence number): the poller stores each
+update before it is handled and drops it only once handled, so after a crash the updates that
+were not finished are handled again (`replayed`):
 * the chat's last update id is saved in the same transaction as its state: an update whose id
   is not above it was processed already, and its effects are not applied again;
 * the step's replies are saved with the state (the outbox) and dropped by `delivered` once sent:
-  a redelivered update whose replies were not all sent gets them again (at least once);
-* just before the step writes to the EHR, the state it started from is saved again marked
-  `reread_needed` (`bot.write_guard`, wrapped around the chat's clinic): if the process dies
-  before the step is saved, the redelivered update makes the dialog read the EHR first and
-  never cancels or confirms twice.
+  a replayed update whose replies were not all sent gets them again (at least once);
+* a replayed update that was not processed may have written to the EHR before the process died
+  (the write went out, the step was not saved): its step starts marked `reread_needed`, so the
+  dialog reads the EHR before any write and never cancels or confirms twice. Only replayed
+  updates carry that doubt, so no step stores a mark before it writes: one transaction per step.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from bot.store import AuditEntry, ChatSnapshot, Outbox, StaleVersion, Store
-from bot.write_guard import GuardedClinic
 from dialogs import DialogContext, Event, Reply, Services, next_wake, run_step
 from dialogs.i18n import language_for
 from dialogs.machine import AWAITING_CODE, CONFIRM, IDLE, OUTCOME, REASON, asks_contact, awaits_code
@@ -69,8 +69,11 @@ class Engine:
         self._clock = clock
 
     async def handle(
-        self, sender: Sender, event: Event, *, update_id: int | None = None
+        self, sender: Sender, event: Event, *, update_id: int | None = None, replayed: bool = False
     ) -> Handled:
+        """Run one step for `sender`'s chat. `update_id`: the update's sequence number (None for
+        internal events such as a Tick); `replayed`: the update was fetched before a crash and
+        may have been half processed."""
         sandbox = self.is_sandbox(sender.chat_id)
         snapshot = await self._store.load(sender.chat_id)
         if (
@@ -82,22 +85,9 @@ class Engine:
             return self._duplicate(snapshot, update_id, sandbox)
         state, ctx = await self._restore(sender, snapshot, sandbox)
         version = snapshot.version if snapshot else None
-        started = snapshot.context if snapshot is not None else ctx.dump()
+        if replayed:  # a write may have gone out before the crash: read before writing
+            ctx.reread_needed = True
         services = self._services_for(sender.chat_id)
-
-        async def before_write() -> None:
-            nonlocal version
-            marked = ChatSnapshot(
-                chat_id=sender.chat_id,
-                state=state,
-                context={**started, "reread_needed": True},
-                last_update_id=snapshot.last_update_id if snapshot else None,
-                ui_message_id=snapshot.ui_message_id if snapshot else None,
-            )
-            version = (await self._store.save(marked, expected_version=version)).version
-
-        if update_id is not None:  # redelivered after a crash: guard its writes
-            services = replace(services, clinic=GuardedClinic(services.clinic, before_write))
         new_state, result = await run_step(state, ctx, event, services, self._clock())
         link = None
         if result.linked_patient is not None and ctx.linked_at is not None and not sandbox:

@@ -138,6 +138,16 @@ class AuditEntry:
     sandbox: bool = False
 
 
+class _Deliveries:
+    """`delivered` marks written together: chat -> its live message; `done` once stored."""
+
+    __slots__ = ("done", "rows")
+
+    def __init__(self) -> None:
+        self.rows: dict[int, int | None] = {}
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
 class Store:
     def __init__(self, engine: AsyncEngine, pseudonym_key: str) -> None:
         self.engine = engine
@@ -153,6 +163,9 @@ class Store:
         than on busy_timeout in the driver's threads while holding pooled connections (under
         load that wait outlasted the timeout and the step failed)."""
         self._key = pseudonym_key
+        self._gathering: _Deliveries | None = None
+        """`delivered` marks waiting for the next write, which takes them all at once."""
+        self._delivering = asyncio.Lock()
 
     def patient_key(self, patient_id: str | None) -> str:
         """The patient's pseudonym: stable per patient, unreadable without the key."""
@@ -284,11 +297,35 @@ class Store:
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
         """The last step's replies were sent: drop them, and remember which message now holds
-        the chat's live buttons."""
-        async with self.writing() as connection:
-            await connection.execute(
-                _DELIVERED, {"p_chat": chat_id, "ui_message_id": ui_message_id, "outbox": None}
-            )
+        the chat's live buttons. Stored when this returns. Marks that arrive while another batch
+        is being written are written together next, in one statement and one transaction:
+        under load, many steps share one write instead of queueing for the writer each."""
+        batch = self._gathering
+        if batch is None:
+            batch = self._gathering = _Deliveries()
+        batch.rows[chat_id] = ui_message_id
+        async with self._delivering:
+            if self._gathering is batch:  # not written while this call waited: write it now
+                self._gathering = None
+                # shielded: a caller cancelled half way must not fail the others' marks
+                await asyncio.shield(self._deliver(batch))
+        await batch.done
+
+    async def _deliver(self, batch: _Deliveries) -> None:
+        """Write one batch of `delivered` marks; its outcome goes to everyone who joined it."""
+        try:
+            async with self.writing() as connection:
+                await connection.execute(
+                    _DELIVERED,
+                    [
+                        {"p_chat": chat_id, "ui_message_id": ui_message_id, "outbox": None}
+                        for chat_id, ui_message_id in batch.rows.items()
+                    ],
+                )
+        except Exception as error:
+            batch.done.set_exception(error)
+        else:
+            batch.done.set_result(None)
 
     async def audits(
         self, chat_id: int | None = None, *, sandbox: bool | None = None

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -66,7 +67,7 @@ class DialogEngine(Protocol):
     """What the adapter needs of `bot.engine.Engine`."""
 
     async def handle(
-        self, sender: Sender, event: Event, *, update_id: int | None = None
+        self, sender: Sender, event: Event, *, update_id: int | None = None, replayed: bool = False
     ) -> Handled: ...
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None: ...
@@ -99,6 +100,11 @@ def event_for(message: Message) -> Event:
     return Text(message.caption or "")
 
 
+def _fresh(update_id: int) -> bool:
+    """No update is replayed (no inbox behind the adapter)."""
+    return False
+
+
 def _frames(error: BaseException) -> str:
     """Where an error happened, as file:line function, without values or messages (these may
     hold personal data or the bot token)."""
@@ -128,6 +134,9 @@ class TelegramAdapter:
         self._answering: dict[str, asyncio.Task[None]] = {}
         self._application: AnyApplication | None = None
         self.scheduler: WakeScheduler | None = None
+        self.replayed: Callable[[int], bool] = _fresh
+        """Whether an update (by id) was fetched before a crash and is handled again: the
+        poller's `replayed`, set by the service."""
 
     # -- wiring ---------------------------------------------------------------------------------
     def install(self, application: AnyApplication) -> None:
@@ -308,7 +317,12 @@ class TelegramAdapter:
             lambda: typing.append(asyncio.create_task(self._typing(bot, chat_id))),
         )
         try:
-            handled = await engine.handle(sender, event, update_id=update_id)
+            handled = await engine.handle(
+                sender,
+                event,
+                update_id=update_id,
+                replayed=update_id is not None and self.replayed(update_id),
+            )
         finally:
             timer.cancel()
             if typing:  # sent before the replies, or it would linger after them

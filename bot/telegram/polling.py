@@ -81,6 +81,9 @@ class InboxPoller:
         self._admission = admission
         self._offset: int | None = None
         self._next_seq = 0
+        self._first_fetched = 0
+        """Updates below this sequence number were in the inbox at start: fetched before a
+        crash (or a stop), maybe half processed."""
         self._unconfirmed: dict[int, int] = {}
         """seq -> Telegram id of stored updates Telegram may still deliver again."""
         self._done: set[int] = set()
@@ -98,6 +101,11 @@ class InboxPoller:
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    def replayed(self, seq: int) -> bool:
+        """Whether the update was queued again from the inbox at start (the engine then reads
+        the EHR before it writes: the write may have gone out before the crash)."""
+        return seq < self._first_fetched
 
     def finished(self, update: object) -> None:
         """The update processor's `on_done`: this update's effects are stored."""
@@ -168,7 +176,7 @@ class InboxPoller:
     async def _replay(self, bot: Bot, queue: asyncio.Queue[object], inbox: Inbox) -> None:
         """What the inbox held at start: stored, maybe handled, maybe not confirmed."""
         pending = await inbox.pending()
-        self._next_seq = await inbox.next_seq()
+        self._next_seq = self._first_fetched = await inbox.next_seq()
         if pending:
             log.info("queueing %s update(s) from the inbox", len(pending))
         for received in pending:

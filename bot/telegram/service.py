@@ -164,6 +164,7 @@ async def serve(
             on_fetch=adapter.arrival,
             admission=Admission(adapter.busy),
         )
+        adapter.replayed = poller.replayed
 
         def finished(update: object) -> None:
             poller.finished(update)

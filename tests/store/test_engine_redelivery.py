@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import event
 
 from bot.engine import Engine, Handled, Sender
 from bot.store import Store, open_store
@@ -46,7 +47,9 @@ class Chat:
     async def send(self, event: Event, *, again: bool = False) -> Handled:
         if not again:
             self.update_id += 1
-        self.last = await self.engine.handle(SENDER, event, update_id=self.update_id)
+        self.last = await self.engine.handle(
+            SENDER, event, update_id=self.update_id, replayed=again
+        )
         return self.last
 
     def key(self, label: str) -> str:
@@ -196,3 +199,23 @@ async def test_dialogs_waiting_for_a_code_are_woken_again_after_a_restart(store:
     assert await chat.engine.wake_ups() == [(SENDER.chat_id, handled.wake_at)]
     await chat.send(Text(CODE))
     assert await chat.engine.wake_ups() == []
+
+
+@pytest.mark.parametrize("two_step", [False, True], ids=["one-step", "two-step"])
+async def test_a_fresh_step_writes_once_and_cancels_without_reading_first(
+    store: Store, two_step: bool
+) -> None:
+    """Only a replayed update carries the doubt of a crash: a fresh one stores its step in one
+    transaction, with no mark stored before the EHR write and no read before it."""
+    chat = await at_confirm(store, two_step=two_step)
+    calls = len(chat.clinic.calls)
+    commits: list[int] = []
+    event.listen(store.engine.sync_engine, "commit", lambda _connection: commits.append(1))
+    await chat.send(Button(chat.key("Yes")))
+    assert len(commits) == 1
+    assert [c.split(":")[0] for c in chat.clinic.calls[calls:]] == ["cancel"]  # no read first
+    if two_step:
+        commits.clear()
+        await chat.send(Text(CODE))
+        assert len(commits) == 1
+        assert [c.split(":")[0] for c in chat.clinic.calls[calls + 1 :]] == ["confirm"]

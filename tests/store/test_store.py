@@ -135,6 +135,38 @@ async def test_link_and_ui_message(store: Store) -> None:
     assert (await store.load(7)).ui_message_id == 555  # type: ignore[union-attr]
 
 
+async def test_concurrent_delivered_marks_share_one_write(store: Store) -> None:
+    """Steps that finish together store their `delivered` marks in one transaction (the first
+    caller's own, then one for all who came while it was written), each stored on return."""
+    chats = range(100, 140)
+    for c in chats:
+        await store.save(ChatSnapshot(chat_id=c, state="choose"), expected_version=None)
+    commits: list[int] = []
+    event.listen(store.engine.sync_engine, "commit", lambda _connection: commits.append(1))
+    await asyncio.gather(*(store.delivered(c, 1000 + c) for c in chats))
+    assert len(commits) == 2
+    for c in chats:
+        assert (await store.load(c)).ui_message_id == 1000 + c  # type: ignore[union-attr]
+
+
+async def test_a_failed_delivered_write_fails_every_caller_in_it(store: Store) -> None:
+    for c in (1, 2, 3):
+        await store.save(ChatSnapshot(chat_id=c, state="choose"), expected_version=None)
+
+    def refuse(*_args: Any) -> None:
+        raise RuntimeError("the database is gone")
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", refuse)
+    results = await asyncio.gather(
+        *(store.delivered(c, 50 + c) for c in (1, 2, 3)), return_exceptions=True
+    )
+    assert [type(r) for r in results] == [RuntimeError] * 3
+    event.remove(store.engine.sync_engine, "before_cursor_execute", refuse)
+    await store.delivered(2, 52)  # the next batch is written as usual
+    assert (await store.load(2)).ui_message_id == 52  # type: ignore[union-attr]
+    assert (await store.load(1)).ui_message_id is None  # type: ignore[union-attr]
+
+
 async def test_migrations_match_the_tables(store: Store) -> None:
     def diff(connection: Connection) -> list[object]:
         context = MigrationContext.configure(connection)

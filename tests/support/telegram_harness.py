@@ -145,6 +145,7 @@ class ScriptedEngine:
 
     script: Script = echo
     seen: list[tuple[int, str, int | None]] = field(default_factory=list)  # chat, label, update
+    replays: list[int | None] = field(default_factory=list)  # update ids handled as replayed
     started: list[str] = field(default_factory=list)
     finished: list[str] = field(default_factory=list)
     gates: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -170,10 +171,12 @@ class ScriptedEngine:
         return self.completed.setdefault(name, asyncio.Event())
 
     async def handle(
-        self, sender: Sender, event: Event, *, update_id: int | None = None
+        self, sender: Sender, event: Event, *, update_id: int | None = None, replayed: bool = False
     ) -> Handled:
         name = label(event)
         self.seen.append((sender.chat_id, name, update_id))
+        if replayed:
+            self.replays.append(update_id)
         self.senders.append(sender)
         self.started.append(name)
         self.reached(name).set()

@@ -75,6 +75,7 @@ async def test_each_update_is_fetched_once_stored_then_confirmed(store: Store) -
             assert [u.effective_chat.id for u in updates if u.effective_chat] == [1, 2, 3]
             seqs = [u.update_id for u in updates]
             assert seqs == sorted(seqs) and len(set(seqs)) == 3  # the inbox's own numbers
+            assert not any(poller.replayed(seq) for seq in seqs)
             assert await stored(store) == sent  # stored before Telegram was told
             # none is finished, yet the next poll confirms them all and waits for new ones
             await server.wait_for(lambda: api.confirmed_offset == sent[-1] + 1, WITHIN)
@@ -106,10 +107,13 @@ async def test_after_a_crash_the_inbox_is_queued_again_and_nothing_twice(store: 
             # the same updates, by the same numbers, from the inbox; Telegram's redelivery of
             # them is recognised and not queued again
             assert [u.update_id for u in again] == [interrupted.update_id, finished.update_id]
+            # both may have been half processed: their steps read the EHR before writing
+            assert all(restarted.replayed(u.update_id) for u in again)
             await server.wait_for(lambda: api.pending_updates() == 0, WITHIN)
             third = api.user_text(3, "/start")["update_id"]
             [new] = await take(queue, 1)
             assert new.update_id > finished.update_id
+            assert not restarted.replayed(new.update_id)  # fetched fresh: no doubt to clear
             assert restarted.offset == third + 1
             assert queue.empty()
 

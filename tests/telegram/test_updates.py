@@ -51,6 +51,21 @@ async def test_updates_become_dialog_events() -> None:
     assert len(update_ids) == 9 and update_ids == sorted(update_ids)
 
 
+async def test_the_engine_is_told_which_updates_are_replayed() -> None:
+    """The poller says which updates came again from the inbox after a crash; the adapter
+    passes that on, and nothing else is taken for a replay."""
+    engine = ScriptedEngine()
+    async with running(engine) as h:
+        first = h.api.user_text(A, "/start")
+        h.adapter.replayed = lambda update_id: update_id == first["update_id"]
+        await h.send(first)
+        await h.send(h.api.user_text(A, "/start"))
+        menu = h.api.last(A)
+        await h.send(h.api.user_press(A, menu.message_id, "1:ok"))
+    assert engine.replays == [first["update_id"]]
+    assert len(engine.seen) == 3
+
+
 async def test_groups_channels_and_edits_do_not_reach_the_dialog() -> None:
     engine = ScriptedEngine()
     async with running(engine) as h:
