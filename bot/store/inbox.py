@@ -61,12 +61,17 @@ class Inbox:
             rows = (await connection.execute(_PENDING)).all()
         return [Received(row.seq, row.update_id, json.loads(row.payload)) for row in rows]
 
-    async def add(self, received: Sequence[Received]) -> set[int]:
-        """Store the updates in one transaction; the Telegram ids that were new."""
-        if not received:
+    async def add(self, received: Sequence[Received], *, drop: Sequence[int] = ()) -> set[int]:
+        """Store the updates, and forget the handled ones in `drop` (by seq), in one
+        transaction; the Telegram ids that were new."""
+        if not received and not drop:
             return set()
         now = utcnow()
         async with self._store.writing() as connection:
+            if drop:
+                await connection.execute(_DROP, {"p_seqs": list(drop)})
+            if not received:
+                return set()
             rows = await connection.execute(
                 self._insert,
                 [

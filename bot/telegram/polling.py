@@ -9,10 +9,12 @@ stored loses nothing: Telegram delivers it again. Each stored update is parsed i
 Telegram's id, except where that would not be above the one before.
 
 Once an update was handled (`finished`) and Telegram has confirmed it (a getUpdates with an
-offset above it returned), it is dropped from the inbox. Until then it stays: after a crash the
-inbox's updates are queued again first, in the order received (the engine, which stores each
-chat's last handled sequence number with its state, does not apply one twice), and an update
-Telegram delivers again is recognised by its id and not stored twice.
+offset above it returned), it is dropped from the inbox, in the transaction that stores the next
+batch (one write per poll, and none of its own between two polls). Until then it stays: after a
+crash the inbox's updates are queued again first, in the order received (the engine, which
+stores each chat's last handled sequence number with its state, does not apply one twice; it
+reads the EHR before writing for them, see `replayed`), and an update Telegram delivers again is
+recognised by its id and not stored twice.
 
 Telegram's ids can go backwards: after a week without updates it numbers them from a random
 point. A batch below the offset asked for is taken as such a new epoch and handled like any
@@ -134,7 +136,6 @@ class InboxPoller:
                     return
                 self._confirmed(asked)
                 await self._take(bot, queue, inbox, raw, asked)
-                await self._drop_done(inbox)
             except InvalidToken:
                 raise
             except RetryAfter as error:
@@ -229,7 +230,11 @@ class InboxPoller:
             seq = max(self._next_seq, update_id)  # Telegram's id, unless it went backwards
             fetched.append(Received(seq, update_id, item))
             self._next_seq = seq + 1
+        droppable = self._droppable()
         if not fetched:
+            if droppable:
+                await inbox.drop(droppable)
+                self._done.difference_update(droppable)
             return
         ids = [r.update_id for r in fetched]
         if asked is not None and min(ids) < asked:
@@ -246,10 +251,11 @@ class InboxPoller:
                 if update is not None:
                     self._on_fetch(update)  # e.g. a button press answered before anything waits
         try:
-            stored = await inbox.add(fetched)
+            stored = await inbox.add(fetched, drop=droppable)  # one transaction per poll
         except Exception:
             self._forget(admitted)  # fetched again, and admitted again, after the backoff
             raise
+        self._done.difference_update(droppable)
         self._offset = max(ids) + 1
         for received, update in zip(fetched, admitted, strict=True):
             if received.update_id in stored:
@@ -292,8 +298,12 @@ class InboxPoller:
         self._in_flight += 1
         queue.put_nowait(update)
 
+    def _droppable(self) -> list[int]:
+        """Handled updates Telegram has confirmed: they may leave the inbox."""
+        return [seq for seq in self._done if seq not in self._unconfirmed]
+
     async def _drop_done(self, inbox: Inbox) -> None:
-        droppable = [seq for seq in self._done if seq not in self._unconfirmed]
+        droppable = self._droppable()
         if droppable:
             await inbox.drop(droppable)
             self._done.difference_update(droppable)
