@@ -47,7 +47,7 @@ async def test_a_small_run_completes_and_reports_every_figure(
 
     assert report.complete, report.as_text()
     assert report.errors_logged == 0
-    assert [run.name for run in report.runs] == ["20 patients/s", "all at once"]
+    assert [run.name for run in report.runs] == ["all at once", "20 patients/s"]  # burst first
     for run in report.runs:
         assert run.finished == run.patients == PATIENTS and not run.failed
         assert run.wall_seconds > 0 and run.updates_per_second > 0
