@@ -10,20 +10,23 @@ were not finished are handled again (`replayed`):
   a replayed update whose replies were not all sent gets them again (at least once);
 * a replayed update that was not processed may have written to the EHR before the process died
   (the write went out, the step was not saved): its step starts marked `reread_needed`, so the
-  dialog reads the EHR before any write and never cancels or confirms twice. Only replayed
-  updates carry that doubt, so no step stores a mark before it writes: one transaction per step.
+  dialog reads the EHR before any write and never cancels or confirms twice. So does the next
+  step of a chat whose step failed after a write without a crash (`bot.write_guard` notes the
+  write; e.g. the database refused the save). Only those carry that doubt, so no step stores a
+  mark before it writes: one transaction per step.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
 from bot.store import AuditEntry, ChatSnapshot, Outbox, StaleVersion, Store
+from bot.write_guard import GuardedClinic
 from dialogs import DialogContext, Event, Reply, Services, next_wake, run_step
 from dialogs.i18n import language_for
 from dialogs.machine import AWAITING_CODE, CONFIRM, IDLE, OUTCOME, REASON, asks_contact, awaits_code
@@ -67,6 +70,9 @@ class Engine:
         self.is_sandbox = is_sandbox
         """Whether a chat is a sandbox chat: decided here, for the engine and its adapters."""
         self._clock = clock
+        self._doubted: set[int] = set()
+        """Chats whose last step failed after it wrote to the EHR (e.g. the database refused the
+        save): their next step reads the EHR before writing. Emptied by each chat's next step."""
 
     async def handle(
         self, sender: Sender, event: Event, *, update_id: int | None = None, replayed: bool = False
@@ -74,6 +80,32 @@ class Engine:
         """Run one step for `sender`'s chat. `update_id`: the update's sequence number (None for
         internal events such as a Tick); `replayed`: the update was fetched before a crash and
         may have been half processed."""
+        chat_id = sender.chat_id
+        wrote = False
+
+        async def before_write() -> None:
+            nonlocal wrote
+            wrote = True
+
+        doubt = replayed or chat_id in self._doubted
+        try:
+            handled = await self._handle(sender, event, update_id, doubt, before_write)
+        except BaseException:
+            if wrote:  # the write may have landed, the step was not saved
+                self._doubted.add(chat_id)
+            raise
+        if not handled.duplicate:
+            self._doubted.discard(chat_id)
+        return handled
+
+    async def _handle(
+        self,
+        sender: Sender,
+        event: Event,
+        update_id: int | None,
+        doubt: bool,
+        before_write: Callable[[], Awaitable[None]],
+    ) -> Handled:
         sandbox = self.is_sandbox(sender.chat_id)
         snapshot = await self._store.load(sender.chat_id)
         if (
@@ -85,9 +117,10 @@ class Engine:
             return self._duplicate(snapshot, update_id, sandbox)
         state, ctx = await self._restore(sender, snapshot, sandbox)
         version = snapshot.version if snapshot else None
-        if replayed:  # a write may have gone out before the crash: read before writing
+        if doubt:  # a write may have gone out and its step not been saved: read before writing
             ctx.reread_needed = True
         services = self._services_for(sender.chat_id)
+        services = replace(services, clinic=GuardedClinic(services.clinic, before_write))
         new_state, result = await run_step(state, ctx, event, services, self._clock())
         link = None
         if result.linked_patient is not None and ctx.linked_at is not None and not sandbox:

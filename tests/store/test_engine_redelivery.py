@@ -219,3 +219,37 @@ async def test_a_fresh_step_writes_once_and_cancels_without_reading_first(
         await chat.send(Text(CODE))
         assert len(commits) == 1
         assert [c.split(":")[0] for c in chat.clinic.calls[calls + 1 :]] == ["confirm"]
+
+
+class RefusedSave(Exception):
+    """The database refused the step's save."""
+
+
+async def test_a_step_that_failed_after_its_cancel_makes_the_next_one_read_first(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No crash: the cancel landed, then the save failed (the update counts as handled). The
+    chat's next step reads the EHR before writing and never cancels twice."""
+    chat = await at_confirm(store, two_step=False)
+    yes = Button(chat.key("Yes"))
+    save = store.save
+
+    async def refused(*args: object, **kwargs: object) -> object:
+        monkeypatch.setattr(store, "save", save)  # once
+        raise RefusedSave
+
+    monkeypatch.setattr(store, "save", refused)
+    with pytest.raises(RefusedSave):
+        await chat.send(yes)
+    assert await chat.state() == m.CONFIRM
+    calls = len(chat.clinic.calls)
+    await chat.send(yes)  # the patient presses again
+    assert chat.clinic.calls[calls:] == ["list"]  # read, found cancelled, no second cancel
+    assert await chat.state() == m.OUTCOME
+    assert "Cancelled" in chat.text()
+    calls = len(chat.clinic.calls)
+    await chat.send(Command("start"))  # the other appointment, as a fresh step
+    await chat.send(Button(chat.key("2.")))
+    await chat.send(Button(chat.key("Yes")))
+    # the doubt is gone: the list was read to show it, the cancel went out without a re-read
+    assert [c.split(":")[0] for c in chat.clinic.calls[calls:]] == ["list", "cancel"]

@@ -1,0 +1,42 @@
+"""The write guard: a clinic that calls `before_write` just before each write to the EHR. The
+engine wraps it around the chat's clinic to learn that a step wrote, so the dialog never calls
+back into the engine mid-step: a step that fails after a write (the write may have landed, the
+step was not saved) makes the chat's next step read the EHR before writing, and never cancel or
+confirm twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from dialogs.clinic import Appointment, CancelOutcome, Capabilities, Clinic, PatientRecord
+
+
+class GuardedClinic:
+    """`clinic`, with `before_write` awaited before every cancel and confirm."""
+
+    def __init__(self, clinic: Clinic, before_write: Callable[[], Awaitable[None]]) -> None:
+        self._clinic = clinic
+        self._before_write = before_write
+
+    def capabilities(self) -> Capabilities:
+        return self._clinic.capabilities()
+
+    async def find_patient(self, personal_number: str) -> PatientRecord:
+        return await self._clinic.find_patient(personal_number)
+
+    async def list_appointments(
+        self, patient_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        return await self._clinic.list_appointments(patient_id, start, end)
+
+    async def cancel(
+        self, appointment_ids: Sequence[str], comment: str | None
+    ) -> list[CancelOutcome]:
+        await self._before_write()
+        return await self._clinic.cancel(appointment_ids, comment)
+
+    async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
+        await self._before_write()
+        return await self._clinic.confirm(pending_id, code)
