@@ -67,7 +67,8 @@ class Inbox:
         if not received and not drop:
             return set()
         now = utcnow()
-        async with self._store.writing() as connection:
+        # urgent: every update still waiting at Telegram waits for this batch to be stored
+        async with self._store.writing(urgent=True) as connection:
             if drop:
                 await connection.execute(_DROP, {"p_seqs": list(drop)})
             if not received:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from bot.ops.metrics import DIALOG_OUTCOMES
 from bot.store import pseudonyms
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
+from bot.store.turns import WriterTurns
 from dialogs.replies import Option, Reply
 
 _STATE = ChatState.__table__  # type: ignore[attr-defined]
@@ -158,10 +159,10 @@ class Store:
             .on_conflict_do_nothing(index_elements=[_STATE.c.chat_id])
             .returning(_STATE.c.version)
         )
-        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._one_writer = WriterTurns() if engine.dialect.name == "sqlite" else None
         """SQLite takes one writer at a time: the others wait here, in the event loop, rather
         than on busy_timeout in the driver's threads while holding pooled connections (under
-        load that wait outlasted the timeout and the step failed)."""
+        load that wait outlasted the timeout and the step failed). The inbox goes first."""
         self._key = pseudonym_key
         self._gathering: _Deliveries | None = None
         """`delivered` marks waiting for the next write, which takes them all at once."""
@@ -266,10 +267,11 @@ class Store:
         )
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[AsyncConnection]:
+    async def writing(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection in a write transaction, committed on leaving (one at a time on
-        SQLite)."""
-        async with self._one_writer or nullcontext(), self.engine.begin() as connection:
+        SQLite, where an `urgent` writer goes before the others waiting)."""
+        turn = self._one_writer.turn(urgent=urgent) if self._one_writer else nullcontext()
+        async with turn, self.engine.begin() as connection:
             yield connection
 
     async def contexts_in(self, state: str) -> list[tuple[int, dict[str, Any]]]:

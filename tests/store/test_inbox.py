@@ -3,12 +3,13 @@ it are dropped in one transaction; an update stored before is not stored twice."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import event
 
-from bot.store import Inbox, Received, Store, open_store
+from bot.store import ChatSnapshot, Inbox, Received, Store, open_store
 
 
 @pytest.fixture
@@ -32,3 +33,26 @@ async def test_a_batch_is_stored_and_the_handled_dropped_in_one_transaction(stor
     assert [r.seq for r in await inbox.pending()] == [2, 3]
     assert await inbox.add([], drop=[2]) == set()
     assert [r.seq for r in await inbox.pending()] == [3]
+
+
+async def test_the_inbox_is_stored_before_the_steps_waiting_to_write(store: Store) -> None:
+    """On SQLite (one writer) the batch every waiting update depends on goes first."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no single writer to wait for")
+    written: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        written.extend(t for t in ("chat_state", "update_inbox") if f"INTO {t}" in statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", note)
+    async with store.writing():  # a step's write in progress
+        saving = asyncio.create_task(
+            store.save(ChatSnapshot(chat_id=5, state="idle"), expected_version=None)
+        )
+        for _ in range(10):
+            await asyncio.sleep(0)
+        adding = asyncio.create_task(Inbox(store).add([update(1)]))
+        for _ in range(10):
+            await asyncio.sleep(0)
+    await asyncio.gather(saving, adding)
+    assert written == ["update_inbox", "chat_state"]
