@@ -6,12 +6,13 @@ and consistent, never against the targets."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.bench.patients import identities
-from bot.bench.report import Spread
+from bot.bench.report import Report, Run, Spread
 from bot.bench.runner import Options, run_bench
 from bot.store import open_store
 from bot.store.tables import ChatState
@@ -125,3 +126,62 @@ async def test_bad_options_are_refused() -> None:
         await run_bench(Options(patients=0))
     with pytest.raises(ValueError, match="negative"):
         await run_bench(Options(patients=1, rate=-1))
+
+
+def test_a_target_with_no_samples_is_not_met() -> None:
+    """A run whose patients all gave up before pressing a button has no button answers: that
+    is not an answer time under 50 ms."""
+    nothing, some = Spread.of_ms([]), Spread.of_ms([10.0, 20.0])
+    run = Run(
+        name="all at once",
+        rate=0.0,
+        latency_ms=200,
+        telegram_ms=50,
+        patients=10,
+        finished=0,
+        failed={"start": 10},
+        updates=10,
+        wall_seconds=1.0,
+        updates_per_second=10.0,
+        cpu_ms_per_update=1.0,
+        first_reply=some,
+        first_reply_by_step={"start": some},
+        button=nothing,
+        leyr_operations={},
+        leyr_at_lower_bound=True,
+        telegram_calls={},
+    )
+    report = Report(
+        patients=10,
+        bulk_patients=0,
+        latency_ms=200,
+        telegram_ms=50,
+        concurrency=8,
+        database="Sqlite",
+        log_level="WARNING",
+        cpus=2,
+        runs=[run, replace(run, name="10 patients/s", rate=10.0, first_reply=nothing)],
+        critical_round_trips=5,
+        telegram_per_message_mean=1.0,
+        telegram_per_message_max=1,
+        telegram_by_step={},
+        bot=some,
+        bot_by_step={},
+        echo=some,
+        floor=some,
+        knee=[],
+        knee_rate=None,
+        flood=None,
+        rss_peak_mb=1.0,
+        rss_baseline_mb=1.0,
+        rss_after_mb=1.0,
+        rss_growth_mb_per_10k=0.0,
+        errors_logged=0,
+    )
+    report.judge()
+    unmet = {t.name for t in report.targets if not t.met}
+    assert "all at once: button answer p99 < 50 ms" in unmet
+    assert {n for n in unmet if n.startswith("10 patients/s: first reply")} == {
+        "10 patients/s: first reply p50 < Leyr + Telegram + 30 ms",
+        "10 patients/s: first reply p99 < 2 x Leyr + 2 x Telegram + 100 ms",
+    }
