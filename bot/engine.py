@@ -19,7 +19,7 @@ were not finished are handled again (`replayed`):
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -81,17 +81,15 @@ class Engine:
         internal events such as a Tick); `replayed`: the update was fetched before a crash and
         may have been half processed."""
         chat_id = sender.chat_id
-        wrote = False
-
-        async def before_write() -> None:
-            nonlocal wrote
-            wrote = True
-
+        services = self._services_for(chat_id)
+        guard = GuardedClinic(services.clinic)
         doubt = replayed or chat_id in self._doubted
         try:
-            handled = await self._handle(sender, event, update_id, doubt, before_write)
+            handled = await self._handle(
+                sender, event, update_id, doubt, replace(services, clinic=guard)
+            )
         except BaseException:
-            if wrote:  # the write may have landed, the step was not saved
+            if guard.wrote:  # the write may have landed, the step was not saved
                 self._doubted.add(chat_id)
             raise
         if not handled.duplicate:
@@ -104,7 +102,7 @@ class Engine:
         event: Event,
         update_id: int | None,
         doubt: bool,
-        before_write: Callable[[], Awaitable[None]],
+        services: Services,
     ) -> Handled:
         sandbox = self.is_sandbox(sender.chat_id)
         snapshot = await self._store.load(sender.chat_id)
@@ -119,8 +117,6 @@ class Engine:
         version = snapshot.version if snapshot else None
         if doubt:  # a write may have gone out and its step not been saved: read before writing
             ctx.reread_needed = True
-        services = self._services_for(sender.chat_id)
-        services = replace(services, clinic=GuardedClinic(services.clinic, before_write))
         new_state, result = await run_step(state, ctx, event, services, self._clock())
         link = None
         if result.linked_patient is not None and ctx.linked_at is not None and not sandbox:

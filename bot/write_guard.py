@@ -1,24 +1,23 @@
-"""The write guard: a clinic that calls `before_write` just before each write to the EHR. The
-engine wraps it around the chat's clinic to learn that a step wrote, so the dialog never calls
-back into the engine mid-step: a step that fails after a write (the write may have landed, the
-step was not saved) makes the chat's next step read the EHR before writing, and never cancel or
-confirm twice.
+"""The write guard: a clinic that notes when a step starts a write to the EHR. The engine wraps
+it around the chat's clinic, so the dialog never calls back into the engine mid-step: a step that
+fails after a write (the write may have landed, the step was not saved) makes the chat's next
+step read the EHR before writing, and never cancel or confirm twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from dialogs.clinic import Appointment, CancelOutcome, Capabilities, Clinic, PatientRecord
 
 
 class GuardedClinic:
-    """`clinic`, with `before_write` awaited before every cancel and confirm."""
+    """`clinic`; `wrote` once a cancel or confirm was sent to it."""
 
-    def __init__(self, clinic: Clinic, before_write: Callable[[], Awaitable[None]]) -> None:
+    def __init__(self, clinic: Clinic) -> None:
         self._clinic = clinic
-        self._before_write = before_write
+        self.wrote = False
 
     def capabilities(self) -> Capabilities:
         return self._clinic.capabilities()
@@ -34,9 +33,9 @@ class GuardedClinic:
     async def cancel(
         self, appointment_ids: Sequence[str], comment: str | None
     ) -> list[CancelOutcome]:
-        await self._before_write()
+        self.wrote = True
         return await self._clinic.cancel(appointment_ids, comment)
 
     async def confirm(self, pending_id: str, code: str) -> CancelOutcome:
-        await self._before_write()
+        self.wrote = True
         return await self._clinic.confirm(pending_id, code)

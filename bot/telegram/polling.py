@@ -230,12 +230,10 @@ class InboxPoller:
             seq = max(self._next_seq, update_id)  # Telegram's id, unless it went backwards
             fetched.append(Received(seq, update_id, item))
             self._next_seq = seq + 1
-        droppable = self._droppable()
         if not fetched:
-            if droppable:
-                await inbox.drop(droppable)
-                self._done.difference_update(droppable)
+            await self._drop_done(inbox)
             return
+        droppable = self._droppable()
         ids = [r.update_id for r in fetched]
         if asked is not None and min(ids) < asked:
             log.warning(
