@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import os
 import re
-import socket
 import sys
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +24,7 @@ from starlette.routing import Mount, Route
 
 from bot.bench.child import Control, child
 from bot.bench.fake_bot_api import TOKEN, FakeBotApi, FakeBotServer
+from bot.bench.loopback import loopback_listener
 from bot.bench.patients import identities
 from bot.bench.simulator import Simulator
 
@@ -92,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--leyr", required=True, help="the Leyr emulator's base URL")
     parser.add_argument("--patients", type=int, default=0)
     args = parser.parse_args(argv)
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1024)
+    listener = loopback_listener(backlog=1024)
     port = listener.getsockname()[1]
     print(f"listening on http://127.0.0.1:{port}", flush=True)
     config = uvicorn.Config(
