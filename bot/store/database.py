@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -21,6 +22,11 @@ SQLite: SQLAlchemy's 5 + 10) a burst opened and closed connections over and over
 one costs the bot milliseconds of CPU (PostgreSQL: connect, authenticate, type introspection;
 SQLite: a thread of aiosqlite's own, the file opened, the pragmas). A step holds one only while
 it queries."""
+PING_AFTER_IDLE_SECONDS = 5.0
+"""PostgreSQL: a pooled connection idle this long is pinged before use (a restarted server or a
+proxy's idle timeout leaves dead connections in the pool); one used since is not. Pinging every
+checkout (SQLAlchemy's `pool_pre_ping`) cost a round trip and 0.2-0.35 ms of CPU per checkout,
+some 0.6 ms per update under load."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,9 +67,26 @@ def make_engine(database_url: str) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        database_url, pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=True
-    )
+    engine = create_async_engine(database_url, pool_size=POOL_SIZE, max_overflow=0)
+    event.listen(engine.sync_engine, "checkin", _note_idle)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """SQLAlchemy's recipe for a custom pessimistic check: `DisconnectionError` makes the pool
+    drop this connection and check out another (a fresh one once the pool has none)."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as error:
+        raise exc.DisconnectionError(type(error).__name__) from error
 
 
 def alembic_config(
