@@ -62,9 +62,11 @@ def make_engine(database_url: str) -> AsyncEngine:
     if database_url.startswith("sqlite"):
         url = make_url(database_url)
         in_memory = url.database in (None, "", ":memory:")  # one connection, SQLAlchemy's own
-        engine = create_async_engine(
-            database_url, **({} if in_memory else {"pool_size": POOL_SIZE, "max_overflow": 0})
-        )
+        # Every use ends its own transaction (a write commits or rolls back, a read's connection
+        # rolls back on close), so the pool's own rollback on return would only repeat one: on
+        # aiosqlite each is a round trip to the connection's thread, one of six per write.
+        pooled = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_reset_on_return": None}
+        engine = create_async_engine(database_url, **({} if in_memory else pooled))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(database_url, pool_size=POOL_SIZE, max_overflow=0)

@@ -1,0 +1,72 @@
+"""SQLite through aiosqlite: each driver call is a round trip to the connection's thread, so a
+step's write makes none it does not need, and still leaves no transaction open behind it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+from sqlalchemy.pool import QueuePool
+
+from bot.store import ChatSnapshot, StaleVersion, Store, open_store
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await open_store(f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}", pseudonym_key="k")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def endings(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Commits and rollbacks that reach the driver."""
+    seen: Counter[str] = Counter()
+    for name in ("commit", "rollback"):
+        original = getattr(aiosqlite.Connection, name)
+
+        async def counted(
+            self: aiosqlite.Connection, _name: str = name, _o: Any = original
+        ) -> None:
+            seen[_name] += 1
+            await _o(self)
+
+        monkeypatch.setattr(aiosqlite.Connection, name, counted)
+    return seen
+
+
+async def test_a_write_commits_once_and_rolls_nothing_back(
+    store: Store, endings: Counter[str]
+) -> None:
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    endings.clear()
+    await store.save(
+        ChatSnapshot(chat_id=1, state="choose", context={}), expected_version=first.version
+    )
+    assert endings == Counter(commit=1)
+
+
+async def test_a_refused_write_leaves_no_transaction_for_the_next_one(
+    store: Store, endings: Counter[str]
+) -> None:
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    with pytest.raises(StaleVersion):
+        await store.save(ChatSnapshot(chat_id=1, state="x", context={}), expected_version=99)
+    assert endings["rollback"] == 1  # the transaction's own, not the pool's
+    pool = store.engine.sync_engine.pool
+    assert isinstance(pool, QueuePool) and pool.checkedin() == 1  # steps one at a time: one
+    async with store.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert not raw.driver_connection.in_transaction  # type: ignore[union-attr]
+    again = await store.save(
+        ChatSnapshot(chat_id=1, state="choose", context={}), expected_version=first.version
+    )
+    assert (await store.load(1)) == again
