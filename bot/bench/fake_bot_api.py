@@ -188,6 +188,8 @@ class FakeBotApi:
         self.listeners: list[Callable[[], None]] = []  # told after every call and update
         self.update_listeners: list[Callable[[], None]] = []  # told when an update is queued
         self.webhook_deleted = 0
+        self.holds: dict[str, asyncio.Event] = {}
+        """Methods whose calls wait for their event before they are answered (`mount` only)."""
 
     # -- patient side: the updates Telegram would deliver ----------------------------------------
     def watch(self, chat_id: int) -> asyncio.Event:
@@ -582,7 +584,10 @@ def mount(router: Any, api: FakeBotApi, base_url: str = "https://api.telegram.or
     """Route every Bot API call under `base_url` (a respx router) to `api`."""
     pattern = rf"^{re.escape(base_url)}/bot(?P<token>[^/]+)/(?P<method>\w+)$"
 
-    def answer(request: httpx.Request, token: str, method: str) -> httpx.Response:
+    async def answer(request: httpx.Request, token: str, method: str) -> httpx.Response:
+        hold = api.holds.get(method)
+        if hold is not None:
+            await hold.wait()
         params = parse_body(request.headers.get("content-type", ""), request.content)
         status, body = api.respond(token, method, params)
         return httpx.Response(status, json=body)

@@ -363,16 +363,19 @@ class TelegramAdapter:
         """The step's effect in the chat: the patient's message deleted where asked, the
         replies shown (in place of the pressed message where possible), the sandbox's SMS."""
         chat_id = sender.chat_id
-        if (
-            handled.delete_user_message
-            and user_message is not None
-            # a redelivered message was deleted the first time round
-            and (await self._delete(bot, user_message) or handled.duplicate)
-            and pressed is None
-            and not handled.sandbox  # there the SMS note follows the live buttons
-        ):
-            pressed = handled.ui_message_id  # the question gives way to its answer in place
-        await self._render(bot, self._engine, chat_id, handled, pressed)
+        deleting: asyncio.Task[None] | None = None
+        if handled.delete_user_message and user_message is not None:
+            # The answer does not wait a round trip for the deletion. It replaces the question
+            # whether or not the deletion succeeds (in a private chat it fails only when the
+            # connection does; a redelivered message was deleted the first time round).
+            deleting = asyncio.create_task(self._delete(bot, user_message))
+            if pressed is None and not handled.sandbox:  # there the SMS note follows the buttons
+                pressed = handled.ui_message_id  # the question gives way to its answer in place
+        try:
+            await self._render(bot, self._engine, chat_id, handled, pressed)
+        finally:
+            if deleting is not None:
+                await deleting
         if handled.duplicate:
             return  # a redelivery: its effects were stored before; unsent replies went above
         if handled.sandbox and self._agent is not None:
@@ -440,15 +443,14 @@ class TelegramAdapter:
         except (BadRequest, Forbidden):
             log.debug("buttons already gone chat=%s", chat_id)
 
-    async def _delete(self, bot: Bot, message: Message) -> bool:
-        """Delete the patient's message; False when it could not be."""
+    async def _delete(self, bot: Bot, message: Message) -> None:
+        """Delete the patient's message, if Telegram lets us (the step's answer does not
+        depend on it)."""
         try:
             await bot.delete_message(message.chat.id, message.message_id)
-        except (BadRequest, Forbidden) as error:
+        except TelegramError as error:
             log.warning(
                 "could not delete a used code message chat=%s: %s",
                 message.chat.id,
                 type(error).__name__,
             )
-            return False
-        return True

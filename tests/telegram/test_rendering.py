@@ -5,8 +5,12 @@ the contact keyboard, deleted messages, the sandbox mark, and what fits Telegram
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+
 import pytest
 
+from bot.bench.fake_bot_api import ApiError
 from bot.engine import Handled, Sender
 from bot.telegram.render import ButtonDataTooLong, fit, inline_keyboard, message_text, utf16_len
 from bot.telegram.texts import SANDBOX_MARK
@@ -142,10 +146,8 @@ async def test_delete_user_message_when_the_step_says_so() -> None:
         assert h.api.last(A).text == "✅ Cancelled"
 
 
-async def test_a_typed_code_is_answered_in_the_message_that_asked_for_it() -> None:
-    """Two Bot API calls for the code: delete it, edit the question into the outcome. In
-    sandbox chats the SMS note follows the question, so there the answer is a new message."""
-    steps = iter(
+def _code_steps() -> Iterator[Handled]:
+    return iter(
         [
             _menu("type the code", "1:s", awaits_code=True),
             Handled(
@@ -154,6 +156,12 @@ async def test_a_typed_code_is_answered_in_the_message_that_asked_for_it() -> No
             ),
         ]
     )
+
+
+async def test_a_typed_code_is_answered_in_the_message_that_asked_for_it() -> None:
+    """Two Bot API calls for the code: delete it, edit the question into the outcome. In
+    sandbox chats the SMS note follows the question, so there the answer is a new message."""
+    steps = _code_steps()
     engine = ScriptedEngine(script=lambda sender, event: next(steps))
     async with running(engine) as h:
         await h.send(h.api.user_text(A, "/start"))
@@ -161,11 +169,51 @@ async def test_a_typed_code_is_answered_in_the_message_that_asked_for_it() -> No
         calls = len(h.api.calls)
         typed = h.api.user_text(A, "123456")
         await h.send(typed)
-        assert [c.method for c in h.api.calls[calls:]] == ["deleteMessage", "editMessageText"]
+        assert sorted(c.method for c in h.api.calls[calls:]) == ["deleteMessage", "editMessageText"]
         assert h.api.chats[A].messages[typed["message"]["message_id"]].deleted
         assert [m.message_id for m in h.api.bot_messages(A)] == [question.message_id]
         assert question.text == "✅ Cancelled" and question.buttons() == [("Another", "2:o")]
         assert engine.ui[A] == question.message_id
+
+
+async def test_the_answer_does_not_wait_for_the_deletion() -> None:
+    """The deletion and the answer go out together: the patient sees the outcome one Telegram
+    round trip sooner."""
+    steps = _code_steps()
+    engine = ScriptedEngine(script=lambda sender, event: next(steps))
+    async with running(engine) as h:
+        await h.send(h.api.user_text(A, "/start"))
+        question = h.api.last(A)
+        deletion = h.api.holds["deleteMessage"] = asyncio.Event()
+        typed = h.api.user_text(A, "123456")
+        step = asyncio.create_task(h.send(typed))
+        await h.until(lambda: question.text == "✅ Cancelled")
+        assert not h.api.chats[A].messages[typed["message"]["message_id"]].deleted
+        deletion.set()
+        await step
+        assert h.api.chats[A].messages[typed["message"]["message_id"]].deleted
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [ApiError(400, "Bad Request: message can't be deleted"), ApiError(404, "Not Found")],
+)
+async def test_a_message_that_cannot_be_deleted_still_gets_its_answer_in_place(
+    failure: ApiError,
+) -> None:
+    """Nothing else waits on the deletion: its failure is logged, and the step's answer shown
+    as if it had worked (not "your answer could not be shown")."""
+    steps = _code_steps()
+    engine = ScriptedEngine(script=lambda sender, event: next(steps))
+    async with running(engine) as h:
+        await h.send(h.api.user_text(A, "/start"))
+        question = h.api.last(A)
+        h.api.fail_next("deleteMessage", failure)
+        typed = h.api.user_text(A, "123456")
+        await h.send(typed)
+        assert not h.api.chats[A].messages[typed["message"]["message_id"]].deleted
+        assert [m.text for m in h.api.bot_messages(A)] == ["✅ Cancelled"]
+        assert question.text == "✅ Cancelled"
 
 
 async def test_replies_shown_in_place_need_no_second_write_and_come_again_harmlessly() -> None:
