@@ -65,6 +65,9 @@ class Run:
     updates_per_second: float
     cpu_ms_per_update: float
     """This process's CPU (the bot's) over the run, per update."""
+    steal_percent: float
+    """The machine's CPU time its hypervisor gave to others during the run, in percent of all
+    its cores' time (0 where the system does not count it): runs with much of it are slower."""
     first_reply: Spread
     first_reply_by_step: dict[str, Spread]
     button: Spread
@@ -233,7 +236,7 @@ class Report:
                 f"Run: {run.name} ({run.patients} patients, {run.updates} updates)",
                 f"  finished                {run.finished}/{run.patients}" + _failures(run),
                 f"  wall                    {run.wall_seconds:9.2f} s, "
-                f"{run.updates_per_second:.1f} updates/s",
+                f"{run.updates_per_second:.1f} updates/s, CPU steal {run.steal_percent:.1f}%",
                 f"  CPU per update (mean)   {run.cpu_ms_per_update:9.3f} ms",
                 _spread("first reply", run.first_reply),
                 "  first reply by step     "

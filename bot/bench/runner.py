@@ -183,6 +183,7 @@ class _Bench:
         calls = await self.telegram.counts()
         done = self.meter.done
         gc.collect()
+        stolen = _stolen_seconds()
         cpu, started = time.process_time(), time.perf_counter()
         felt = await self.telegram.patients(
             first_chat=self._chats(count),
@@ -193,6 +194,7 @@ class _Bench:
         )
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu
+        stolen = _stolen_seconds() - stolen
         after = await self.leyr.operations()
         counted = await self.telegram.counts()
         updates = self.meter.done - done
@@ -211,6 +213,7 @@ class _Bench:
             wall_seconds=wall,
             updates_per_second=updates / wall if wall else 0.0,
             cpu_ms_per_update=cpu / updates * 1000 if updates else 0.0,
+            steal_percent=100 * stolen / (wall * (os.cpu_count() or 1)) if wall else 0.0,
             first_reply=Spread.of_ms(_all(felt["first_reply"])),
             first_reply_by_step={
                 step: Spread.of_ms(ms) for step, ms in felt["first_reply"].items()
@@ -303,6 +306,11 @@ class _Bench:
 
 def _all(by_step: dict[str, list[float]]) -> list[float]:
     return [ms for values in by_step.values() for ms in values]
+
+
+def _stolen_seconds() -> float:
+    """CPU seconds the hypervisor gave to other machines so far (Linux counts them)."""
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
 
 
 def _rss_mb() -> float:

@@ -58,6 +58,7 @@ async def test_a_small_run_completes_and_reports_every_figure(
         assert run.first_reply.samples == 6 * PATIENTS + 4 * report.bulk_patients
         assert run.button.samples == 2 * PATIENTS + 3 * report.bulk_patients
         assert run.leyr_at_lower_bound
+        assert 0 <= run.steal_percent <= 100
         assert run.telegram_calls["answerCallbackQuery"] == run.button.samples
     assert report.bulk_patients == PATIENTS // 10
     assert report.concurrency == DEFAULT_CONCURRENCY  # the service's own
@@ -83,6 +84,7 @@ async def test_a_small_run_completes_and_reports_every_figure(
         "first reply by step",
         "button answer",
         "CPU per update (mean)",
+        "CPU steal",
         "bot/echo",
         "bot/floor",
         "Capacity knee",
@@ -144,6 +146,7 @@ def test_a_target_with_no_samples_is_not_met() -> None:
         wall_seconds=1.0,
         updates_per_second=10.0,
         cpu_ms_per_update=1.0,
+        steal_percent=0.0,
         first_reply=some,
         first_reply_by_step={"start": some},
         button=nothing,
