@@ -86,9 +86,3 @@ class Inbox:
                 ],
             )
             return {row[0] for row in rows}
-
-    async def drop(self, seqs: Sequence[int]) -> None:
-        """Forget handled updates that Telegram has confirmed."""
-        if seqs:
-            async with self._store.writing() as connection:
-                await connection.execute(_DROP, {"p_seqs": list(seqs)})

@@ -301,9 +301,10 @@ class InboxPoller:
         return [seq for seq in self._done if seq not in self._unconfirmed]
 
     async def _drop_done(self, inbox: Inbox) -> None:
+        """Drop what may leave the inbox when there is no batch to store it with."""
         droppable = self._droppable()
         if droppable:
-            await inbox.drop(droppable)
+            await inbox.add([], drop=droppable)
             self._done.difference_update(droppable)
 
     async def _pause(self, seconds: float, why: str) -> None:
