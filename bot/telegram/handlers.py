@@ -450,7 +450,7 @@ class TelegramAdapter:
             await bot.delete_message(message.chat.id, message.message_id)
         except TelegramError as error:
             log.warning(
-                "could not delete a used code message chat=%s: %s",
+                "could not delete the patient's message chat=%s: %s",
                 message.chat.id,
                 type(error).__name__,
             )
