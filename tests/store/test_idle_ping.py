@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,38 +25,37 @@ async def _server_drops_our_connections(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-def postgres_url(database_url: str) -> str:
+async def dropped(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A PostgreSQL engine whose one pooled connection the server has dropped."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite has no server to lose")
-    return database_url
+    engine = make_engine(database_url)
+    try:
+        await _server_drops_our_connections(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def _one(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        answer: int = (await connection.execute(text("SELECT 1"))).scalar_one()
+    return answer
 
 
 async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    dropped: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = make_engine(postgres_url)
-    try:
-        await _server_drops_our_connections(engine)
-        monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
-        async with engine.connect() as connection:
-            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
-    finally:
-        await engine.dispose()
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)
+    assert await _one(dropped) == 1
 
 
 async def test_a_connection_in_use_moments_ago_is_not_pinged(
-    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    dropped: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without the check the dropped connection is used, fails once, and the pool starts over."""
-    engine = make_engine(postgres_url)
-    try:
-        await _server_drops_our_connections(engine)
-        monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 3600.0)
-        with pytest.raises(exc.DBAPIError) as failed:
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        assert failed.value.connection_invalidated
-        async with engine.connect() as connection:
-            assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
-    finally:
-        await engine.dispose()
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    with pytest.raises(exc.DBAPIError) as failed:
+        await _one(dropped)
+    assert failed.value.connection_invalidated
+    assert await _one(dropped) == 1
