@@ -174,6 +174,8 @@ class FakeBotApi:
         self._query_chats: dict[str, int] = {}
         self._watchers: dict[int, asyncio.Event] = {}
         self.chats: dict[int, Chat] = {}
+        self.forgotten: set[int] = set()
+        """Chats `forget` dropped: Telegram still has their messages, the fake no longer does."""
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.failures: dict[str, list[ApiError]] = {}
         self.answered: set[str] = set()
@@ -200,8 +202,10 @@ class FakeBotApi:
         return event
 
     def forget(self, chat_id: int) -> None:
-        """Drop everything kept for a finished chat."""
+        """Drop everything kept for a finished chat (a deletion arriving after the patient
+        left is then answered as Telegram would: the message is still there)."""
         self.chats.pop(chat_id, None)
+        self.forgotten.add(chat_id)
         self._watchers.pop(chat_id, None)
         for query_id in [q for q, chat in self._query_chats.items() if chat == chat_id]:
             del self._query_chats[query_id]
@@ -216,6 +220,7 @@ class FakeBotApi:
     def chat(self, chat_id: int, *, type: str = "private") -> Chat:
         if chat_id not in self.chats:
             self.chats[chat_id] = Chat(chat_id, type=type)
+            self.forgotten.discard(chat_id)
         return self.chats[chat_id]
 
     def _user(self, user_id: int, language: str | None) -> dict[str, Any]:
@@ -519,6 +524,8 @@ class FakeBotApi:
         return self._message_json(chat, message)
 
     def _m_deletemessage(self, params: dict[str, Any]) -> Any:
+        if int(params["chat_id"]) in self.forgotten:
+            return True
         _, message = self._target(params, "delete")
         message.deleted = True
         return True

@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
+from bot.bench.fake_bot_api import TOKEN, FakeBotApi
 from bot.bench.patients import identities
 from bot.bench.report import Report, Run, Spread
 from bot.bench.runner import Options, run_bench
@@ -188,3 +189,16 @@ def test_a_target_with_no_samples_is_not_met() -> None:
         "10 patients/s: first reply p50 < Leyr + Telegram + 30 ms",
         "10 patients/s: first reply p99 < 2 x Leyr + 2 x Telegram + 100 ms",
     }
+
+
+def test_a_deletion_after_the_patient_left_is_answered_as_telegram_would() -> None:
+    """The bench forgets a chat once its patient saw the last answer; the deletion of their
+    last message may arrive just after (it goes out beside the answer) and is not refused."""
+    api = FakeBotApi(record=False)
+    typed = api.user_text(7, "123 456")["message"]["message_id"]
+    api.forget(7)
+
+    status, _ = api.respond(TOKEN, "deleteMessage", {"chat_id": 7, "message_id": typed})
+    assert status == 200
+    status, body = api.respond(TOKEN, "deleteMessage", {"chat_id": 8, "message_id": 1})
+    assert status == 400 and "not found" in body["description"]  # a chat never seen still is
