@@ -171,6 +171,8 @@ class FakeBotApi:
         self.counts: Counter[str] = Counter()
         self.answered_at: dict[str, float] = {}
         """When each answered button press was answered (monotonic), until `forget`."""
+        self.handed_at: dict[str, float] = {}
+        """When getUpdates first handed each button press out (monotonic), until `forget`."""
         self._query_chats: dict[str, int] = {}
         self._watchers: dict[int, asyncio.Event] = {}
         self.chats: dict[int, Chat] = {}
@@ -211,6 +213,7 @@ class FakeBotApi:
             del self._query_chats[query_id]
             self._open_queries.discard(query_id)
             self.answered_at.pop(query_id, None)
+            self.handed_at.pop(query_id, None)
 
     def next_update_ids(self, first: int) -> None:
         """Number the following updates from `first` on, as Telegram may after a quiet week
@@ -570,8 +573,12 @@ class FakeBotApi:
         allowed = params.get("allowed_updates") or None
         limit = int(params.get("limit") or 100)
         ready = [u for u in self._updates if allowed is None or any(k in u for k in allowed)]
+        now = time.monotonic()
         for update in ready[:limit]:
             self.returned[update["update_id"]] += 1
+            query = update.get("callback_query")
+            if query is not None and not self.record:
+                self.handed_at.setdefault(str(query["id"]), now)
         return ready[:limit]
 
     def _m_sendchataction(self, params: dict[str, Any]) -> Any:

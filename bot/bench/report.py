@@ -18,7 +18,8 @@ STEP_MS = 30
 TAIL_MS = 100
 """The slack in the first reply's p99 target (on top of two Leyr and two Bot API trips)."""
 BUTTON_MS = 50
-"""A button press is answered within this, p99 (less the Bot API's round trip)."""
+"""A button press is answered within this, p99, once the bot has it: from the getUpdates
+answer that carried it to its answerCallbackQuery (the network's share left out)."""
 KNEE_RATE = 30.0
 """Patients per second the bot must take with the first-reply p99 under 2 x Leyr + 100 ms."""
 
@@ -71,6 +72,11 @@ class Run:
     first_reply: Spread
     first_reply_by_step: dict[str, Spread]
     button: Spread
+    """From the press to its answer, less one Bot API round trip."""
+    button_bot: Spread
+    """The bot's own part: from the getUpdates answer that carried the press to its answer."""
+    gc_pauses: Spread
+    """The garbage collector's pauses in the bot's process during the run."""
     leyr_operations: dict[str, int]
     leyr_at_lower_bound: bool
     telegram_calls: dict[str, int]
@@ -162,10 +168,10 @@ class Report:
                 ]
             self.targets.append(
                 Target(
-                    f"{run.name}: button answer p99 < {BUTTON_MS} ms",
-                    round(run.button.p99, 1),
+                    f"{run.name}: button answer p99 < {BUTTON_MS} ms, once the bot has the press",
+                    round(run.button_bot.p99, 1),
                     BUTTON_MS,
-                    run.button.samples > 0 and run.button.p99 < BUTTON_MS,  # none: not met
+                    run.button_bot.samples > 0 and run.button_bot.p99 < BUTTON_MS,  # none: not met
                     " ms",
                 )
             )
@@ -238,6 +244,11 @@ class Report:
                 f"  wall                    {run.wall_seconds:9.2f} s, "
                 f"{run.updates_per_second:.1f} updates/s, CPU steal {run.steal_percent:.1f}%",
                 f"  CPU per update (mean)   {run.cpu_ms_per_update:9.3f} ms",
+                _spread(
+                    "GC pauses",
+                    run.gc_pauses,
+                    f"{run.gc_pauses.mean * run.gc_pauses.samples:.0f} ms in all",
+                ),
                 _spread("first reply", run.first_reply),
                 "  first reply by step     "
                 + ", ".join(
@@ -245,6 +256,7 @@ class Report:
                 )
                 + " (p50/p99 ms)",
                 _spread("button answer", run.button, "(less one Telegram round trip)"),
+                _spread("  the bot's own part", run.button_bot, "(from the getUpdates answer)"),
                 "  Leyr calls              "
                 + ", ".join(f"{k} {v}" for k, v in sorted(run.leyr_operations.items()))
                 + (" (at the lower bound)" if run.leyr_at_lower_bound else " (ABOVE the bound)"),

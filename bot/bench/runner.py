@@ -55,6 +55,7 @@ from sqlalchemy.engine import make_url
 from telegram import Update
 
 from bot.bench.fake_bot_api import TOKEN
+from bot.bench.gc_pauses import gc_pauses
 from bot.bench.leyr_process import LeyrControl, leyr_process
 from bot.bench.reference import ReferenceHandlers
 from bot.bench.report import FloodFigures, Report, Run, Spread
@@ -185,13 +186,14 @@ class _Bench:
         gc.collect()
         stolen = _stolen_seconds()
         cpu, started = time.process_time(), time.perf_counter()
-        felt = await self.telegram.patients(
-            first_chat=self._chats(count),
-            first_index=0,
-            count=count,
-            rate=rate,
-            bulk_every=self.options.bulk_every,
-        )
+        with gc_pauses() as pauses:
+            felt = await self.telegram.patients(
+                first_chat=self._chats(count),
+                first_index=0,
+                count=count,
+                rate=rate,
+                bulk_every=self.options.bulk_every,
+            )
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu
         stolen = _stolen_seconds() - stolen
@@ -219,6 +221,8 @@ class _Bench:
                 step: Spread.of_ms(ms) for step, ms in felt["first_reply"].items()
             },
             button=Spread.of_ms(felt["button"]),
+            button_bot=Spread.of_ms(felt["button_bot"]),
+            gc_pauses=Spread.of_ms(pauses),
             leyr_operations=operations,
             leyr_at_lower_bound=all(
                 operations.get(kind, 0) == expected

@@ -5,7 +5,10 @@ from Telegram) and wait for the bot's answers there, timing what a patient feels
 * first reply: from the moment an update is made to the first sendMessage or editMessageText
   the bot makes for that chat after it;
 * button answer: from a button press to its answerCallbackQuery, less one Bot API round trip
-  (the press's way to the bot and the answer's way back: the network's share, not the bot's).
+  (the press's way to the bot and the answer's way back: the network's share, not the bot's);
+  it still holds the time the press waited at Telegram for the bot's next getUpdates;
+* the bot's own part of it: from the getUpdates answer that carried the press to its
+  answerCallbackQuery (both stamped in this process, the round trip taken off).
 
 Arrivals are all at once, or open-loop at a given rate (exponential gaps: a Poisson process),
 each patient stepping through its flow as fast as the bot answers. In a sequential pass
@@ -38,6 +41,10 @@ class Timings:
 
     first_reply: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     button: list[float] = field(default_factory=list)
+    button_bot: list[float] = field(default_factory=list)
+    """The bot's own part of each button answer: from the getUpdates answer that carried the
+    press to its answerCallbackQuery (the time the press waited for a poll at Telegram, and
+    the network both ways, left out)."""
     steps: list[str] = field(default_factory=list)
     """The steps in the order they were sent (one per update)."""
     calls: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -50,6 +57,7 @@ class Timings:
         return {
             "first_reply": dict(self.first_reply),
             "button": self.button,
+            "button_bot": self.button_bot,
             "steps": self.steps,
             "calls": dict(self.calls),
             "failed": dict(self.failed),
@@ -95,7 +103,9 @@ class Simulator:
                 while query not in api.answered_at:
                     await _wait(changed, deadline, step)
                 network = self._round_trip()
-                timings.button.append((api.answered_at[query] - made - network) * 1000)
+                answered = api.answered_at[query] - network
+                timings.button.append((answered - made) * 1000)
+                timings.button_bot.append((answered - api.handed_at[query]) * 1000)
             if settle:
                 while True:
                     changed.clear()
