@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 from telegram.constants import FloodLimit
 from telegram.error import InvalidToken, NetworkError
 
+from bot.heap import settled_heap
 from bot.ops.health import Readiness, database_check, serving_health
 from bot.ops.leadership import LeadershipLost, leadership
 from bot.ops.retention import purging
@@ -204,6 +205,7 @@ async def serve(
             else f"{len(settings.sandbox_chat_ids)} sandbox chat(s), the others on Leyr",
         )
         inbox = Inbox(runtime.store)
+        resources.enter_context(settled_heap())  # what lives as long as the service: frozen
         polling = asyncio.create_task(poller.run(application.bot, application.update_queue, inbox))
         stopping = asyncio.create_task(stop.wait())
         lost = asyncio.create_task(replica.lost())
