@@ -130,7 +130,8 @@ class Report:
     rss_peak_mb: float
     rss_baseline_mb: float
     rss_after_mb: float
-    rss_growth_mb_per_10k: float
+    rss_growth_mb_per_10k: float | None
+    """From the end of the first run to the end of the last; None with a single run."""
     errors_logged: int
     targets: list[Target] = field(default_factory=list)
 
@@ -194,13 +195,18 @@ class Report:
                 self.ratio(self.floor) <= FLOOR_RATIO,
                 "x",
             ),
-            Target(
-                f"RSS growth per 10,000 finished patients < {RSS_GROWTH_MB:g} MB",
-                round(self.rss_growth_mb_per_10k, 1),
-                RSS_GROWTH_MB,
-                self.rss_growth_mb_per_10k < RSS_GROWTH_MB,
-                " MB",
-            ),
+        ]
+        if self.rss_growth_mb_per_10k is not None:  # one run: nothing to grow over, no verdict
+            self.targets.append(
+                Target(
+                    f"RSS growth per 10,000 finished patients < {RSS_GROWTH_MB:g} MB",
+                    round(self.rss_growth_mb_per_10k, 1),
+                    RSS_GROWTH_MB,
+                    self.rss_growth_mb_per_10k < RSS_GROWTH_MB,
+                    " MB",
+                )
+            )
+        self.targets += [
             Target(
                 "Leyr calls per cancellation at the lower bound",
                 float(all(r.leyr_at_lower_bound for r in self.runs)),
@@ -289,9 +295,7 @@ class Report:
             "",
             "Memory",
             f"  peak RSS                {self.rss_peak_mb:9.1f} MB",
-            f"  RSS growth              {self.rss_growth_mb_per_10k:9.1f} MB per 10,000 finished "
-            f"patients ({self.rss_baseline_mb:.1f} -> {self.rss_after_mb:.1f} MB after the "
-            "first run)",
+            _rss_growth(self),
             f"Errors logged: {self.errors_logged}",
             "",
             "Targets",
@@ -309,6 +313,16 @@ def _spread(name: str, spread: Spread, note: str = "") -> str:
     return (
         f"  {name:<22}  p50 {spread.p50:7.3f}  p95 {spread.p95:7.3f}  p99 {spread.p99:7.3f}"
         f"  ({spread.samples}) {note}".rstrip()
+    )
+
+
+def _rss_growth(report: Report) -> str:
+    if report.rss_growth_mb_per_10k is None:
+        return "  RSS growth              not measured: it needs a second run after the first"
+    return (
+        f"  RSS growth              {report.rss_growth_mb_per_10k:9.1f} MB per 10,000 finished "
+        f"patients ({report.rss_baseline_mb:.1f} -> {report.rss_after_mb:.1f} MB after the "
+        "first run)"
     )
 
 

@@ -477,9 +477,9 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
         rss_peak_mb=_peak_rss_mb(after),
         rss_baseline_mb=baseline,
         rss_after_mb=after,
-        rss_growth_mb_per_10k=(after - baseline)
-        / (options.patients * max(1, len(runs) - 1))
-        * 10_000,
+        rss_growth_mb_per_10k=(after - baseline) / (options.patients * (len(runs) - 1)) * 10_000
+        if len(runs) > 1
+        else None,
         errors_logged=errors.count,
     )
     report.judge()

@@ -141,13 +141,14 @@ async def test_bad_options_are_refused() -> None:
         await run_bench(Options(patients=1, rate=-1))
 
 
-def test_a_target_with_no_samples_is_not_met() -> None:
-    """A run whose patients all gave up before pressing a button has no button answers: that
-    is not an answer time under 50 ms."""
-    nothing, some = Spread.of_ms([]), Spread.of_ms([10.0, 20.0])
-    run = Run(
-        name="all at once",
-        rate=0.0,
+NOTHING, SOME = Spread.of_ms([]), Spread.of_ms([10.0, 20.0])
+
+
+def _run(name: str = "all at once", rate: float = 0.0) -> Run:
+    """A run whose patients all gave up before pressing a button."""
+    return Run(
+        name=name,
+        rate=rate,
         latency_ms=200,
         telegram_ms=50,
         patients=10,
@@ -158,15 +159,18 @@ def test_a_target_with_no_samples_is_not_met() -> None:
         updates_per_second=10.0,
         cpu_ms_per_update=1.0,
         steal_percent=0.0,
-        first_reply=some,
-        first_reply_by_step={"start": some},
-        button=nothing,
-        button_bot=nothing,
-        gc_pauses=nothing,
+        first_reply=SOME,
+        first_reply_by_step={"start": SOME},
+        button=NOTHING,
+        button_bot=NOTHING,
+        gc_pauses=NOTHING,
         leyr_operations={},
         leyr_at_lower_bound=True,
         telegram_calls={},
     )
+
+
+def _judged(runs: list[Run], rss_growth: float | None) -> Report:
     report = Report(
         patients=10,
         bulk_patients=0,
@@ -176,31 +180,50 @@ def test_a_target_with_no_samples_is_not_met() -> None:
         database="Sqlite",
         log_level="WARNING",
         cpus=2,
-        runs=[run, replace(run, name="10 patients/s", rate=10.0, first_reply=nothing)],
+        runs=runs,
         critical_round_trips=5,
         telegram_per_message_mean=1.0,
         telegram_per_message_max=1,
         telegram_by_step={},
-        bot=some,
+        bot=SOME,
         bot_by_step={},
-        echo=some,
-        floor=some,
+        echo=SOME,
+        floor=SOME,
         knee=[],
         knee_rate=None,
         flood=None,
         rss_peak_mb=1.0,
         rss_baseline_mb=1.0,
         rss_after_mb=1.0,
-        rss_growth_mb_per_10k=0.0,
+        rss_growth_mb_per_10k=rss_growth,
         errors_logged=0,
     )
     report.judge()
+    return report
+
+
+def test_a_target_with_no_samples_is_not_met() -> None:
+    """A run whose patients all gave up before pressing a button has no button answers: that
+    is not an answer time under 50 ms."""
+    run = _run()
+    report = _judged([run, replace(run, name="10 patients/s", rate=10.0, first_reply=NOTHING)], 0.0)
     unmet = {t.name for t in report.targets if not t.met}
     assert "all at once: button answer p99 < 50 ms, once the bot has the press" in unmet
     assert {n for n in unmet if n.startswith("10 patients/s: first reply")} == {
         "10 patients/s: first reply p50 < Leyr + Telegram + 30 ms",
         "10 patients/s: first reply p99 < 2 x Leyr + 2 x Telegram + 100 ms",
     }
+
+
+def test_rss_growth_is_not_judged_from_a_single_run() -> None:
+    """Growth is measured from the end of the first run: with one run it is not 0 MB, met."""
+    report = _judged([_run("10 patients/s", 10.0)], None)
+    assert not [t for t in report.targets if t.name.startswith("RSS growth")]
+    assert "RSS growth              not measured" in report.as_text()
+    assert json.loads(report.as_json())["rss_growth_mb_per_10k"] is None
+
+    grown = _judged([_run(), _run("10 patients/s", 10.0)], 25.0)
+    assert [t.met for t in grown.targets if t.name.startswith("RSS growth")] == [False]
 
 
 def test_a_deletion_after_the_patient_left_is_answered_as_telegram_would() -> None:
