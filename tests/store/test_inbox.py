@@ -56,3 +56,27 @@ async def test_the_inbox_is_stored_before_the_steps_waiting_to_write(store: Stor
             await asyncio.sleep(0)
     await asyncio.gather(saving, adding)
     assert written == ["update_inbox", "chat_state"]
+
+
+async def test_batches_of_any_size_share_one_statement_on_postgresql(store: Store) -> None:
+    """asyncpg prepares (one more round trip) and keeps every distinct statement text, on each
+    pooled connection and in each server backend: an IN list or a VALUES list per batch size
+    made up to 200 of them, re-prepared as the caches turned over."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's statements are prepared in-process, per connection, 128 at most")
+    texts: set[str] = set()
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "update_inbox" in statement:
+            texts.add(statement)
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", note)
+    inbox = Inbox(store)
+    seq = 0
+    for size in (1, 2, 5, 17):
+        batch = [update(seq + i) for i in range(1, size + 1)]
+        dropped = list(range(seq - size + 1, seq + 1)) if seq else []
+        assert await inbox.add(batch, drop=dropped) == {r.update_id for r in batch}
+        seq += size
+    assert len(texts) == 2  # one INSERT, one DELETE, whatever the sizes
+    assert [r.seq for r in await inbox.pending()] == list(range(seq - 16, seq + 1))
