@@ -89,10 +89,10 @@ class Inbox:
         if not received and not drop:
             return set()
         now = utcnow()
-        # urgent: every update still waiting at Telegram waits for this batch to be stored
         rows = [
             (r.seq, r.update_id, json.dumps(r.raw, separators=(",", ":")), now) for r in received
         ]
+        # urgent: every update still waiting at Telegram waits for this batch to be stored
         async with self._store.writing(urgent=True) as connection:
             if drop:
                 await connection.execute(
