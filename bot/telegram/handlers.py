@@ -3,11 +3,12 @@
 One `TelegramAdapter` per application. Per update it maps the update to a dialog event, runs it
 through the engine (which loads and saves the chat's state), and renders what comes back:
 
-* a button press is answered at once (see `arrival`), then its message is edited to show the
-  step's first reply; typed text gets its reply as a new message, except text the bot deletes
-  once used (an SMS code) outside sandbox chats: the message that asked for it, holding the
-  chat's live buttons and now the last one shown, is edited instead, like after a button press
-  (two Bot API calls instead of three: no new message whose arrival retires the old buttons);
+* a button press is answered at once (see `arrival`), and its message is edited to show the
+  step's first reply without waiting for that answer's round trip; typed text gets its reply as
+  a new message, except text the bot deletes once used (an SMS code) outside sandbox chats: the
+  message that asked for it, holding the chat's live buttons and now the last one shown, is
+  edited instead, like after a button press (two Bot API calls instead of three: no new message
+  whose arrival retires the old buttons);
 * buttons live only on the newest bot message: the message that held the chat's live buttons
   (the engine remembers its id) has its keyboard removed once a newer message is shown;
 * the patient's message holding an SMS code (or personal number) is deleted once used;
@@ -218,8 +219,9 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        pending = self._answering.pop(query.id, None)
-        await (pending if pending is not None else self._answer(query))
+        # Answered as it arrived (`arrival`): the step does not wait for that round trip.
+        if self._answering.pop(query.id, None) is None and self._application is not None:
+            self._application.create_task(self._answer(query), update=update)
         message = query.message
         if message is None or query.data is None or message.chat.type != ChatType.PRIVATE:
             return  # inline-mode or game buttons, or a group: not ours

@@ -107,6 +107,26 @@ async def test_button_is_answered_at_once_while_the_chat_is_busy() -> None:
     assert h.api.sent("answerCallbackQuery") == [{"callback_query_id": query_id}]
 
 
+async def test_a_button_step_does_not_wait_for_its_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer only stops the spinner: the step's reply goes out while it is on its way."""
+    engine = ScriptedEngine()
+    release = asyncio.Event()
+
+    async def slow_answer(query: CallbackQuery) -> None:
+        await release.wait()
+
+    async with running(engine) as h:
+        await h.send(h.api.user_text(A, "/start"))
+        monkeypatch.setattr(h.adapter, "_answer", slow_answer)
+        await h.feed(h.api.user_press(A, h.api.last(A).message_id, "1:ok"))
+        try:
+            await h.until(lambda: h.api.sent("editMessageText"))  # the answer still held
+        finally:
+            release.set()
+        await h.drained()
+    assert engine.finished == ["/start", "button:1:ok"]
+
+
 async def test_stop_awaits_a_button_answer_still_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     """The early answer is the application's task: `Application.stop()` waits for it."""
     engine = ScriptedEngine()
