@@ -2,6 +2,11 @@
 
 Saves are guarded by the row's version, so two concurrent updates of one chat cannot both win.
 Sessions are short-lived; nothing per chat stays in memory between calls.
+
+On PostgreSQL a read, or a write that is one statement (a step with no audit row or link, the
+inbox's batch), runs in autocommit (`alone`): the statement is atomic on its own, and is then
+its connection's only round trip. Inside a transaction it cost three (BEGIN, the statement,
+COMMIT or ROLLBACK), and each is a turn of the busy event loop that the patient waits for.
 """
 
 from __future__ import annotations
@@ -159,6 +164,13 @@ class Store:
             .on_conflict_do_nothing(index_elements=[_STATE.c.chat_id])
             .returning(_STATE.c.version)
         )
+        self._autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
+        """The same pool, each statement its own transaction (PostgreSQL only: on SQLite a
+        read opens no transaction anyway, and switching the mode is a driver call each way)."""
         self._one_writer = WriterTurns() if engine.dialect.name == "sqlite" else None
         """SQLite takes one writer at a time: the others wait here, in the event loop, rather
         than on busy_timeout in the driver's threads while holding pooled connections (under
@@ -177,7 +189,7 @@ class Store:
         return pseudonyms.chat_key(self._key, chat_id)
 
     async def load(self, chat_id: int) -> ChatSnapshot | None:
-        async with self.engine.connect() as connection:
+        async with self.reading() as connection:
             row = (await connection.execute(_LOAD, {"p_chat": chat_id})).one_or_none()
         if row is None:
             return None
@@ -215,7 +227,8 @@ class Store:
             values["last_update_id"] = update_id
         version = 1 if expected_version is None else expected_version + 1
         last_update_id = update_id
-        async with self.writing() as connection:
+        one_statement = not audits and link is None and unlink is None
+        async with self.alone() if one_statement else self.writing() as connection:
             if expected_version is None:
                 created = await connection.execute(
                     self._insert_state,
@@ -266,6 +279,22 @@ class Store:
             outbox=snapshot.outbox,
         )
 
+    def reading(self) -> AsyncConnection:
+        """A connection for reads (on PostgreSQL in autocommit: each read its one round trip)."""
+        return (self._autocommit or self.engine).connect()
+
+    @asynccontextmanager
+    async def alone(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for a write that is a single statement, atomic without a transaction
+        around it: on PostgreSQL in autocommit (one round trip), on SQLite in the write
+        transaction `writing` gives."""
+        if self._autocommit is None:
+            async with self.writing(urgent=urgent) as connection:
+                yield connection
+        else:
+            async with self._autocommit.connect() as connection:
+                yield connection
+
     @asynccontextmanager
     async def writing(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection in a write transaction, committed on leaving (one at a time on
@@ -285,7 +314,7 @@ class Store:
 
     async def linked_patient(self, telegram_user_id: int) -> tuple[str, datetime] | None:
         """The patient this Telegram user proved to be, and when."""
-        async with self.engine.connect() as connection:
+        async with self.reading() as connection:
             found = (await connection.execute(_LINKED, {"p_user": telegram_user_id})).first()
         if found is None:
             return None

@@ -1,0 +1,90 @@
+"""PostgreSQL through asyncpg: a read, or a write that is one statement, is its connection's
+only round trip; BEGIN and COMMIT (each a turn of the busy event loop) are for writes of several
+statements, which still commit or fail whole."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+
+from bot.store import AuditEntry, ChatSnapshot, Inbox, Received, StaleVersion, Store, open_store
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server round trips (see test_sqlite_round_trips.py)")
+    opened = await open_store(database_url, pseudonym_key="k")
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def transactions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The transaction statements asyncpg sends (BEGIN, COMMIT, ROLLBACK all go through
+    `Connection.execute`; prepared statements do not)."""
+    sent: list[str] = []
+    original = asyncpg.Connection.execute
+
+    async def counted(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query.split(maxsplit=1)[0].rstrip(";").upper())
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "execute", counted)
+    return sent
+
+
+async def test_a_step_reads_and_saves_without_a_transaction(
+    store: Store, transactions: list[str]
+) -> None:
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    saved = await store.save(
+        ChatSnapshot(chat_id=1, state="choose", context={"n": 1}), expected_version=first.version
+    )
+    assert await store.load(1) == saved
+    assert transactions == []
+
+
+async def test_a_lost_race_is_still_refused_in_autocommit(
+    store: Store, transactions: list[str]
+) -> None:
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    with pytest.raises(StaleVersion):
+        await store.save(ChatSnapshot(chat_id=1, state="x", context={}), expected_version=99)
+    with pytest.raises(StaleVersion):
+        await store.save(ChatSnapshot(chat_id=1, state="x", context={}), expected_version=None)
+    assert await store.load(1) == first
+    assert transactions == []
+
+
+async def test_a_save_with_audit_rows_is_one_transaction(
+    store: Store, transactions: list[str]
+) -> None:
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    audit = AuditEntry(appointment_id="a1", outcome="cancelled", new_id=None, leyr_instance=None)
+    await store.save(
+        ChatSnapshot(chat_id=1, state="done", context={}),
+        expected_version=first.version,
+        audits=[audit],
+    )
+    assert transactions == ["BEGIN", "COMMIT"]
+
+
+async def test_the_inbox_stores_a_batch_without_a_transaction(
+    store: Store, transactions: list[str]
+) -> None:
+    inbox = Inbox(store)
+    batch = [Received(s, 500 + s, {"update_id": 500 + s}) for s in (1, 2, 3)]
+    assert await inbox.add(batch) == {501, 502, 503}
+    assert await inbox.add([Received(4, 504, {"update_id": 504})], drop=[1, 2]) == {504}
+    assert [r.seq for r in await inbox.pending()] == [3, 4]
+    assert transactions == []
