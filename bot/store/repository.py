@@ -47,7 +47,6 @@ _LINKED = select(_LINK.c.patient_id, _LINK.c.linked_at).where(
     _LINK.c.telegram_user_id == bindparam("p_user")
 )
 _UNLINK = delete(_LINK).where(_LINK.c.telegram_user_id == bindparam("p_user"))
-_INSERT_LINK = insert(_LINK)
 _INSERT_AUDIT = insert(_AUDIT)
 
 
@@ -171,6 +170,15 @@ class Store:
         )
         """The same pool, each statement its own transaction (PostgreSQL only: on SQLite a
         read opens no transaction anyway, and switching the mode is a driver call each way)."""
+        linking = dialect.insert(_LINK)
+        self._link = linking.on_conflict_do_update(
+            index_elements=[_LINK.c.telegram_user_id],
+            set_={
+                "patient_id": linking.excluded.patient_id,
+                "linked_at": linking.excluded.linked_at,
+            },
+        )
+        """A user's link made, replacing the one they had: one statement (it was two)."""
         self._one_writer = WriterTurns() if engine.dialect.name == "sqlite" else None
         """SQLite takes one writer at a time: the others wait here, in the event loop, rather
         than on busy_timeout in the driver's threads while holding pooled connections (under
@@ -262,9 +270,8 @@ class Store:
                 await connection.execute(_UNLINK, {"p_user": unlink})
             if link is not None:
                 user_id, patient_id, linked_at = link
-                await connection.execute(_UNLINK, {"p_user": user_id})
                 await connection.execute(
-                    _INSERT_LINK,
+                    self._link,
                     {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": linked_at},
                 )
         for a in audits:  # committed

@@ -9,8 +9,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import event
 
 from bot.store import AuditEntry, ChatSnapshot, Inbox, Received, StaleVersion, Store, open_store
+from bot.store.tables import utcnow
 
 
 @pytest.fixture
@@ -77,6 +79,33 @@ async def test_a_save_with_audit_rows_is_one_transaction(
         audits=[audit],
     )
     assert transactions == ["BEGIN", "COMMIT"]
+
+
+async def test_a_save_with_a_link_is_one_transaction_of_two_statements(
+    store: Store, transactions: list[str]
+) -> None:
+    """The step's state, and the user's link replacing the one they had (an upsert)."""
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    statements: list[str] = []
+    event.listen(
+        store.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_args: statements.append(statement),
+    )
+    version = first.version
+    for patient in ("p-1", "p-2"):
+        saved = await store.save(
+            ChatSnapshot(chat_id=1, state="choose", context={}),
+            expected_version=version,
+            link=(42, patient, utcnow()),
+        )
+        version = saved.version
+    assert transactions == ["BEGIN", "COMMIT"] * 2
+    assert len(statements) == 4
+    linked = await store.linked_patient(42)
+    assert linked is not None and linked[0] == "p-2"
 
 
 async def test_the_inbox_stores_a_batch_without_a_transaction(
