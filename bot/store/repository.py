@@ -350,9 +350,10 @@ class Store:
         await batch.done
 
     async def _deliver(self, batch: _Deliveries) -> None:
-        """Write one batch of `delivered` marks; its outcome goes to everyone who joined it."""
+        """Write one batch of `delivered` marks; its outcome goes to everyone who joined it.
+        One statement, run for each row (asyncpg's executemany is atomic on its own)."""
         try:
-            async with self.writing() as connection:
+            async with self.alone() as connection:
                 await connection.execute(
                     _DELIVERED,
                     [

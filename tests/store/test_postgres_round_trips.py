@@ -4,6 +4,7 @@ statements, which still commit or fail whole."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -106,6 +107,18 @@ async def test_a_save_with_a_link_is_one_transaction_of_two_statements(
     assert len(statements) == 4
     linked = await store.linked_patient(42)
     assert linked is not None and linked[0] == "p-2"
+
+
+async def test_delivered_marks_are_written_without_a_transaction(
+    store: Store, transactions: list[str]
+) -> None:
+    for chat in (1, 2):
+        await store.save(
+            ChatSnapshot(chat_id=chat, state="idle", context={}), expected_version=None
+        )
+    await asyncio.gather(store.delivered(1, 10), store.delivered(2, 20))
+    assert [(await store.load(chat)).ui_message_id for chat in (1, 2)] == [10, 20]  # type: ignore[union-attr]
+    assert transactions == []
 
 
 async def test_the_inbox_stores_a_batch_without_a_transaction(

@@ -136,15 +136,19 @@ async def test_link_and_ui_message(store: Store) -> None:
 
 
 async def test_concurrent_delivered_marks_share_one_write(store: Store) -> None:
-    """Steps that finish together store their `delivered` marks in one transaction (the first
+    """Steps that finish together store their `delivered` marks in one write (the first
     caller's own, then one for all who came while it was written), each stored on return."""
     chats = range(100, 140)
     for c in chats:
         await store.save(ChatSnapshot(chat_id=c, state="choose"), expected_version=None)
-    commits: list[int] = []
-    event.listen(store.engine.sync_engine, "commit", lambda _connection: commits.append(1))
+    writes: list[str] = []
+    event.listen(
+        store.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_args: writes.append(statement),
+    )
     await asyncio.gather(*(store.delivered(c, 1000 + c) for c in chats))
-    assert len(commits) == 2
+    assert len(writes) == 2
     for c in chats:
         assert (await store.load(c)).ui_message_id == 1000 + c  # type: ignore[union-attr]
 
