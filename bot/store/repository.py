@@ -15,11 +15,11 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
@@ -34,7 +34,8 @@ _LINK = ChatLink.__table__  # type: ignore[attr-defined]
 _AUDIT = CancellationAudit.__table__  # type: ignore[attr-defined]
 # The hot statements, built once (building one costs more than running it on SQLite); Core on
 # plain connections, as no ORM object is needed. Parameter names differ from column names: the
-# columns of an UPDATE's SET come from the values passed when it runs.
+# columns of an UPDATE's SET come from the values passed when it runs (but for `_STORED`, a CTE,
+# whose SET is fixed).
 _LOAD = select(_STATE).where(_STATE.c.chat_id == bindparam("p_chat"))
 _UPDATE_STATE = (
     update(_STATE)
@@ -48,6 +49,51 @@ _LINKED = select(_LINK.c.patient_id, _LINK.c.linked_at).where(
 )
 _UNLINK = delete(_LINK).where(_LINK.c.telegram_user_id == bindparam("p_user"))
 _INSERT_AUDIT = insert(_AUDIT)
+
+
+def _typed(column: Any) -> Any:
+    """A parameter for `column`, named after it and typed as it is."""
+    return bindparam(column.name, type_=column.type)
+
+
+_STORED = (
+    update(_STATE)
+    .where(_STATE.c.chat_id == bindparam("p_chat"))
+    .where(_STATE.c.version == bindparam("p_version"))
+    .values(
+        {
+            **{
+                c: _typed(_STATE.c[c])
+                for c in ("state", "context", "outbox", "updated_at", "version")
+            },
+            "last_update_id": func.coalesce(
+                _typed(_STATE.c.last_update_id), _STATE.c.last_update_id
+            ),
+        }
+    )
+    .returning(_STATE.c.last_update_id)
+    .cte("stored")
+)
+_LINKING = postgresql.insert(_LINK).from_select(
+    ["telegram_user_id", "patient_id", "linked_at"],
+    select(
+        *(_typed(c) for c in (_LINK.c.telegram_user_id, _LINK.c.patient_id, _LINK.c.linked_at))
+    ).select_from(_STORED),
+)
+_PG_SAVE_AND_LINK = select(_STORED.c.last_update_id).add_cte(
+    _LINKING.on_conflict_do_update(
+        index_elements=[_LINK.c.telegram_user_id],
+        set_={"patient_id": _LINKING.excluded.patient_id, "linked_at": _LINKING.excluded.linked_at},
+    ).cte("linked")
+)
+"""PostgreSQL: a step's state and the user's link in one statement, the link written only when
+the state was (it is selected from the update's row): the personal-number step, the slowest
+first reply, saves in one round trip instead of four."""
+
+
+def _saved(snapshot: ChatSnapshot, version: int, last_update_id: int | None) -> ChatSnapshot:
+    """`snapshot` as stored, at `version`."""
+    return replace(snapshot, version=version, last_update_id=last_update_id)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -234,6 +280,33 @@ class Store:
         if update_id is not None:
             values["last_update_id"] = update_id
         version = 1 if expected_version is None else expected_version + 1
+        if (
+            link is not None
+            and self._autocommit is not None
+            and expected_version is not None
+            and not audits
+            and unlink is None
+        ):
+            user_id, patient_id, linked_at = link
+            async with self.alone() as connection:
+                stored = (
+                    await connection.execute(
+                        _PG_SAVE_AND_LINK,
+                        {
+                            **values,
+                            "p_chat": snapshot.chat_id,
+                            "p_version": expected_version,
+                            "version": version,
+                            "last_update_id": update_id,
+                            "telegram_user_id": user_id,
+                            "patient_id": patient_id,
+                            "linked_at": linked_at,
+                        },
+                    )
+                ).one_or_none()
+            if stored is None:
+                raise StaleVersion(snapshot.chat_id)
+            return _saved(snapshot, version, stored[0])
         last_update_id = update_id
         one_statement = not audits and link is None and unlink is None
         async with self.alone() if one_statement else self.writing() as connection:
@@ -276,15 +349,7 @@ class Store:
                 )
         for a in audits:  # committed
             DIALOG_OUTCOMES.labels(a.outcome).inc()
-        return ChatSnapshot(
-            chat_id=snapshot.chat_id,
-            state=snapshot.state,
-            context=snapshot.context,
-            version=version,
-            last_update_id=last_update_id,
-            ui_message_id=snapshot.ui_message_id,
-            outbox=snapshot.outbox,
-        )
+        return _saved(snapshot, version, last_update_id)
 
     def reading(self) -> AsyncConnection:
         """A connection for reads (on PostgreSQL in autocommit: each read its one round trip)."""

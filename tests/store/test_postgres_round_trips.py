@@ -82,10 +82,8 @@ async def test_a_save_with_audit_rows_is_one_transaction(
     assert transactions == ["BEGIN", "COMMIT"]
 
 
-async def test_a_save_with_a_link_is_one_transaction_of_two_statements(
-    store: Store, transactions: list[str]
-) -> None:
-    """The step's state, and the user's link replacing the one they had (an upsert)."""
+async def test_a_save_with_a_link_is_one_statement(store: Store, transactions: list[str]) -> None:
+    """The step's state, and the user's link replacing the one they had."""
     first = await store.save(
         ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
     )
@@ -96,17 +94,34 @@ async def test_a_save_with_a_link_is_one_transaction_of_two_statements(
         lambda _conn, _cursor, statement, *_args: statements.append(statement),
     )
     version = first.version
-    for patient in ("p-1", "p-2"):
+    for update_id, patient in ((7, "p-1"), (None, "p-2")):
         saved = await store.save(
-            ChatSnapshot(chat_id=1, state="choose", context={}),
+            ChatSnapshot(chat_id=1, state="choose", context={"n": update_id}),
             expected_version=version,
+            update_id=update_id,
             link=(42, patient, utcnow()),
         )
+        assert saved.last_update_id == 7  # kept when a save names no update
         version = saved.version
-    assert transactions == ["BEGIN", "COMMIT"] * 2
-    assert len(statements) == 4
+    assert transactions == []
+    assert len(statements) == 2
+    assert await store.load(1) == saved
     linked = await store.linked_patient(42)
     assert linked is not None and linked[0] == "p-2"
+
+
+async def test_a_refused_save_writes_no_link(store: Store, transactions: list[str]) -> None:
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    with pytest.raises(StaleVersion):
+        await store.save(
+            ChatSnapshot(chat_id=1, state="choose", context={}),
+            expected_version=first.version + 1,
+            link=(42, "p-1", utcnow()),
+        )
+    assert await store.linked_patient(42) is None
+    assert await store.load(1) == first
 
 
 async def test_delivered_marks_are_written_without_a_transaction(
