@@ -91,6 +91,12 @@ the state was (it is selected from the update's row): the personal-number step, 
 first reply, saves in one round trip instead of four."""
 
 
+def _link_row(link: tuple[int, str, datetime]) -> dict[str, Any]:
+    """The parameters of a user's link (user, patient, when) for `chat_link`'s columns."""
+    user_id, patient_id, linked_at = link
+    return {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": linked_at}
+
+
 def _saved(snapshot: ChatSnapshot, version: int, last_update_id: int | None) -> ChatSnapshot:
     """`snapshot` as stored, at `version`."""
     return replace(snapshot, version=version, last_update_id=last_update_id)
@@ -280,33 +286,10 @@ class Store:
         if update_id is not None:
             values["last_update_id"] = update_id
         version = 1 if expected_version is None else expected_version + 1
-        if (
-            link is not None
-            and self._autocommit is not None
-            and expected_version is not None
-            and not audits
-            and unlink is None
-        ):
-            user_id, patient_id, linked_at = link
-            async with self.alone() as connection:
-                stored = (
-                    await connection.execute(
-                        _PG_SAVE_AND_LINK,
-                        {
-                            **values,
-                            "p_chat": snapshot.chat_id,
-                            "p_version": expected_version,
-                            "version": version,
-                            "last_update_id": update_id,
-                            "telegram_user_id": user_id,
-                            "patient_id": patient_id,
-                            "linked_at": linked_at,
-                        },
-                    )
-                ).one_or_none()
-            if stored is None:
-                raise StaleVersion(snapshot.chat_id)
-            return _saved(snapshot, version, stored[0])
+        if expected_version is not None:
+            values.update(p_chat=snapshot.chat_id, p_version=expected_version, version=version)
+            if link is not None and self._autocommit is not None and not audits and unlink is None:
+                return await self._save_and_link(snapshot, values, update_id, link)
         last_update_id = update_id
         one_statement = not audits and link is None and unlink is None
         async with self.alone() if one_statement else self.writing() as connection:
@@ -324,17 +307,7 @@ class Store:
                 if created.one_or_none() is None:  # the chat's first step was saved already
                     raise StaleVersion(snapshot.chat_id)
             else:
-                stored = (
-                    await connection.execute(
-                        _UPDATE_STATE,
-                        {
-                            "p_chat": snapshot.chat_id,
-                            "p_version": expected_version,
-                            "version": version,
-                            **values,
-                        },
-                    )
-                ).one_or_none()
+                stored = (await connection.execute(_UPDATE_STATE, values)).one_or_none()
                 if stored is None:
                     raise StaleVersion(snapshot.chat_id)
                 last_update_id = stored[0]
@@ -342,14 +315,28 @@ class Store:
             if unlink is not None:
                 await connection.execute(_UNLINK, {"p_user": unlink})
             if link is not None:
-                user_id, patient_id, linked_at = link
-                await connection.execute(
-                    self._link,
-                    {"telegram_user_id": user_id, "patient_id": patient_id, "linked_at": linked_at},
-                )
+                await connection.execute(self._link, _link_row(link))
         for a in audits:  # committed
             DIALOG_OUTCOMES.labels(a.outcome).inc()
         return _saved(snapshot, version, last_update_id)
+
+    async def _save_and_link(
+        self,
+        snapshot: ChatSnapshot,
+        values: dict[str, Any],
+        update_id: int | None,
+        link: tuple[int, str, datetime],
+    ) -> ChatSnapshot:
+        """`save`'s update of the state with the user's link, as one statement (PostgreSQL)."""
+        async with self.alone() as connection:
+            stored = (
+                await connection.execute(
+                    _PG_SAVE_AND_LINK, {**values, "last_update_id": update_id, **_link_row(link)}
+                )
+            ).one_or_none()
+        if stored is None:
+            raise StaleVersion(snapshot.chat_id)
+        return _saved(snapshot, values["version"], stored[0])
 
     def reading(self) -> AsyncConnection:
         """A connection for reads (on PostgreSQL in autocommit: each read its one round trip)."""
