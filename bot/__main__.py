@@ -66,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-burst", action="store_true", help="skip the run of every patient arriving at once"
     )
     bench.add_argument(
+        "--no-straight",
+        action="store_true",
+        help="skip the run of every patient at once with the updates put straight on the queue",
+    )
+    bench.add_argument(
         "--knee",
         default="",
         help="comma-separated arrival rates to find the capacity knee at, e.g. 10,20,30,40",
@@ -160,6 +165,7 @@ def _bench(args: argparse.Namespace, settings: Settings) -> int:
         telegram_ms=args.telegram_ms,
         rate=args.rate,
         burst=not args.no_burst,
+        straight=not args.no_straight,
         knee=tuple(float(rate) for rate in args.knee.split(",") if rate.strip()),
         knee_seconds=args.knee_seconds,
         flood=args.flood,

@@ -172,7 +172,12 @@ class FakeBotApi:
         self.answered_at: dict[str, float] = {}
         """When each answered button press was answered (monotonic), until `forget`."""
         self.handed_at: dict[str, float] = {}
-        """When getUpdates first handed each button press out (monotonic), until `forget`."""
+        """When getUpdates (or `take`) first handed each button press out (monotonic), until
+        `forget`."""
+        self.straight = False
+        """New updates wait for `take` (the benchmark puts them straight on the bot's queue),
+        not for getUpdates."""
+        self._straight: list[dict[str, Any]] = []
         self._query_chats: dict[str, int] = {}
         self._watchers: dict[int, asyncio.Event] = {}
         self.chats: dict[int, Chat] = {}
@@ -235,7 +240,7 @@ class FakeBotApi:
     def _new_update(self, payload: dict[str, Any]) -> dict[str, Any]:
         update = {"update_id": next(self._update_ids), **payload}
         self._highest_id = update["update_id"]
-        self._updates.append(update)
+        (self._straight if self.straight else self._updates).append(update)
         for listener in list(self.update_listeners):
             listener()
         self._changed()
@@ -390,6 +395,20 @@ class FakeBotApi:
 
     def pending_updates(self) -> int:
         return len(self._updates)
+
+    def take(self) -> list[dict[str, Any]]:
+        """The updates made while `straight`, each handed out once."""
+        taken, self._straight = self._straight, []
+        self._hand_out(taken)
+        return taken
+
+    def _hand_out(self, updates: list[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        for update in updates:
+            self.returned[update["update_id"]] += 1
+            query = update.get("callback_query")
+            if query is not None and not self.record:
+                self.handed_at.setdefault(str(query["id"]), now)
 
     def unconfirmed(self) -> set[int]:
         """The ids of the updates the bot has not confirmed yet (getUpdates returns them)."""
@@ -573,12 +592,7 @@ class FakeBotApi:
         allowed = params.get("allowed_updates") or None
         limit = int(params.get("limit") or 100)
         ready = [u for u in self._updates if allowed is None or any(k in u for k in allowed)]
-        now = time.monotonic()
-        for update in ready[:limit]:
-            self.returned[update["update_id"]] += 1
-            query = update.get("callback_query")
-            if query is not None and not self.record:
-                self.handed_at.setdefault(str(query["id"]), now)
+        self._hand_out(ready[:limit])
         return ready[:limit]
 
     def _m_sendchataction(self, params: dict[str, Any]) -> Any:

@@ -15,20 +15,25 @@ Runs, in this order (the EHR's data is reset before each):
    handler. The CPU of an update is this process's CPU (every thread) from the previous update's
    end to its own: polling, parsing, handling and replying, as the same path costs each of
    them; also each update's Bot API calls and the Leyr round trips on one patient's path;
-3. at the chosen latencies: `patients` patients all at once, then arriving at `rate` per second
-   (open loop, Poisson); each gives the first-reply times (p50/p95/p99, and per step),
-   the button-answer times, the mean CPU per update (this process's CPU over the run / updates),
-   updates per second and the Leyr and Bot API calls;
+3. at the chosen latencies: `patients` patients all at once; the same again with each update
+   put straight on the application's queue as it is made (taken from the fake by a task of
+   the benchmark's, over HTTP as getUpdates would be, so what differs is the poller's own work:
+   its inbox, offsets and admission); then arriving at `rate` per second (open loop, Poisson).
+   Each gives the first-reply times (p50/p95/p99, and per step), the button-answer times, the
+   mean CPU per update (this process's CPU over the run / updates), updates per second and the
+   Leyr and Bot API calls;
 4. the capacity knee, when rates are given: `knee_seconds` of arrivals at each rate, rising,
    until the first-reply p99 passes 2 x Leyr latency + 100 ms;
 5. a flood, when asked: one chat sends `flood` /start at once while others ask /help at 5 per
    second: their first-reply times.
 
 Memory. Peak RSS is the process's high-water mark; growth is RSS after the last patient run
-minus RSS after the first (both after a garbage collection), scaled to 10,000 patients. The
-burst runs first: it takes the process to its high-water (up to one Bot API connection per lane,
-some 8 MB for 256, which Python's allocator keeps after they close), so the growth after it is
-what patients leave behind, not the one-off cost of the busiest moment.
+minus RSS after the runs of every patient at once (or after the first run, without them; both
+after a garbage collection), scaled to 10,000 patients. The bursts run first: they take the
+process to its high-water (up to one Bot API connection per lane, some 8 MB for 256, which
+Python's allocator keeps after they close; the run straight on the queue warms up its own
+path), so the growth after them is what patients leave behind, not the one-off cost of the
+busiest moment.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ from bot.bench.fake_bot_api import TOKEN
 from bot.bench.gc_pauses import gc_pauses
 from bot.bench.leyr_process import LeyrControl, leyr_process
 from bot.bench.reference import ReferenceHandlers
-from bot.bench.report import FloodFigures, Report, Run, Spread
+from bot.bench.report import ALL_AT_ONCE, STRAIGHT, FloodFigures, Report, Run, Spread
 from bot.bench.telegram_process import TelegramControl, telegram_process
 from bot.runtime import Runtime
 from bot.sandbox.seed import synthetic_patients
@@ -98,6 +103,9 @@ class Options:
     """Patients arriving per second in the open-loop run; 0: no such run."""
     burst: bool = True
     """Also run every patient arriving at once."""
+    straight: bool = True
+    """After the run of every patient at once, the same again with each update put straight on
+    the bot's queue, not fetched by its poller: the poller's share of the CPU."""
     database_url: str | None = None
     """None: a fresh SQLite file in a temporary directory."""
     concurrency: int | None = None
@@ -161,6 +169,7 @@ class _Bench:
     telegram: TelegramControl
     meter: Meter
     chats: itertools.count[int]
+    application: AnyApplication
     used: int = 0
     """Synthetic patients used so far (each runs its flow once)."""
 
@@ -176,8 +185,23 @@ class _Bench:
             next(self.chats)
         return first
 
+    async def _feed(self) -> None:
+        """Put the updates of a run straight on the bot's queue, as they are made (the poller
+        is left with nothing to fetch)."""
+        application = self.application
+        while True:
+            for raw in await self.telegram.take():
+                application.update_queue.put_nowait(Update.de_json(raw, application.bot))
+
     async def patients(
-        self, name: str, count: int, rate: float, latency_ms: int, telegram_ms: int
+        self,
+        name: str,
+        count: int,
+        rate: float,
+        latency_ms: int,
+        telegram_ms: int,
+        *,
+        straight: bool = False,
     ) -> Run:
         await self._at(latency_ms, telegram_ms)
         operations = await self.leyr.operations()
@@ -186,14 +210,21 @@ class _Bench:
         gc.collect()
         stolen = _stolen_seconds()
         cpu, started = time.process_time(), time.perf_counter()
-        with gc_pauses() as pauses:
-            felt = await self.telegram.patients(
-                first_chat=self._chats(count),
-                first_index=0,
-                count=count,
-                rate=rate,
-                bulk_every=self.options.bulk_every,
-            )
+        feeding = asyncio.create_task(self._feed()) if straight else None
+        try:
+            with gc_pauses() as pauses:
+                felt = await self.telegram.patients(
+                    first_chat=self._chats(count),
+                    first_index=0,
+                    count=count,
+                    rate=rate,
+                    bulk_every=self.options.bulk_every,
+                    straight=straight,
+                )
+        finally:
+            if feeding is not None:
+                feeding.cancel()
+                await asyncio.wait({feeding})
         wall = time.perf_counter() - started
         cpu = time.process_time() - cpu
         stolen = _stolen_seconds() - stolen
@@ -229,6 +260,7 @@ class _Bench:
                 for kind, expected in _lower_bound(count, bulk).items()
             ),
             telegram_calls={k: v - calls.get(k, 0) for k, v in counted.items()},
+            straight=straight,
         )
 
     async def sequential(self, count: int) -> tuple[dict[str, list[float]], dict[str, Any], int]:
@@ -349,14 +381,16 @@ def _service(settings: Settings, concurrency: int) -> Service:
 @contextlib.asynccontextmanager
 async def _serving(
     service: Service, prepare: Callable[[Runtime, AnyApplication], None], meter: Meter
-) -> AsyncIterator[Runtime]:
+) -> AsyncIterator[tuple[Runtime, AnyApplication]]:
     """The service running (as `python -m bot run` does) until the block ends."""
     stop = asyncio.Event()
-    ready: asyncio.Future[Runtime] = asyncio.get_running_loop().create_future()
+    ready: asyncio.Future[tuple[Runtime, AnyApplication]] = (
+        asyncio.get_running_loop().create_future()
+    )
 
     def on_ready(runtime: Runtime, application: AnyApplication) -> None:
         prepare(runtime, application)
-        ready.set_result(runtime)
+        ready.set_result((runtime, application))
 
     running = asyncio.create_task(serve(service, stop, prepare=on_ready, on_done=meter.finished))
     try:
@@ -411,12 +445,12 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
                     floor=floor_chats,
                 ).install(application)
 
-            runtime = await stack.enter_async_context(
+            runtime, application = await stack.enter_async_context(
                 _serving(_service(settings, concurrency), prepare, meter)
             )
             if options.database_url is not None:
                 stack.push_async_callback(_forget, runtime, base, pool)
-            bench = _Bench(options, leyr, telegram, meter, itertools.count(base))
+            bench = _Bench(options, leyr, telegram, meter, itertools.count(base), application)
             progress(f"warm-up: {options.warmup} patients, echo and floor")
             await bench.patients("warm-up", options.warmup, 0.0, 0, 0)
             await bench.reference(echo_chats[-REFERENCE_STEPS:], 1)
@@ -426,19 +460,28 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
             references = sum(map(len, cpu.values())) // REFERENCE_STEPS or 1
             echo = await bench.reference(echo_chats, references)
             floor = await bench.reference(floor_chats, references)
-            baseline = 0.0
-            shapes = [("all at once", 0.0)] if options.burst else []
+            baseline, grown = 0.0, 0  # grown: runs since the baseline
+            shapes = [(ALL_AT_ONCE, 0.0, False)] if options.burst else []
+            if options.burst and options.straight:
+                shapes.append((f"{ALL_AT_ONCE}, {STRAIGHT}", 0.0, True))
             if options.rate:
-                shapes.append((f"{options.rate:g} patients/s", options.rate))
-            for name, rate in shapes:
+                shapes.append((f"{options.rate:g} patients/s", options.rate, False))
+            for name, rate, straight in shapes:
                 progress(f"{options.patients} patients, {name}, at {options.latency_ms} ms")
                 runs.append(
                     await bench.patients(
-                        name, options.patients, rate, options.latency_ms, options.telegram_ms
+                        name,
+                        options.patients,
+                        rate,
+                        options.latency_ms,
+                        options.telegram_ms,
+                        straight=straight,
                     )
                 )
-                if not baseline:
-                    baseline = _rss_mb()
+                if not rate or not baseline:  # the runs at once set the high water: after them
+                    baseline, grown = _rss_mb(), 0
+                else:
+                    grown += 1
             after = _rss_mb()
             knee: list[tuple[float, float]] = []
             knee_rate: float | None = None
@@ -477,8 +520,8 @@ async def run_bench(options: Options, progress: Callable[[str], None] = lambda _
         rss_peak_mb=_peak_rss_mb(after),
         rss_baseline_mb=baseline,
         rss_after_mb=after,
-        rss_growth_mb_per_10k=(after - baseline) / (options.patients * (len(runs) - 1)) * 10_000
-        if len(runs) > 1
+        rss_growth_mb_per_10k=(after - baseline) / (options.patients * grown) * 10_000
+        if grown
         else None,
         errors_logged=errors.count,
     )

@@ -2,12 +2,14 @@
 is the bot's: `python -m bot.bench.telegram_process --leyr URL --patients N` serves
 `FakeBotServer` on a free loopback port (printing "listening on URL") and, under `/_bench/`,
 the controls the benchmark drives it with: the round-trip time of every Bot API call, runs of
-patients, reference texts and a flood, each answered with what the patients felt (`Timings`).
+patients, reference texts and a flood, each answered with what the patients felt (`Timings`),
+and `take`, which hands out the updates of a run whose updates go straight on the bot's queue.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import re
@@ -29,6 +31,8 @@ from bot.bench.patients import identities
 from bot.bench.simulator import Simulator
 
 RUN_SECONDS = 3600.0
+TAKE_WAIT_SECONDS = 1.0
+"""How long `/_bench/take` waits for an update before it answers with none."""
 LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
 
@@ -43,16 +47,33 @@ def build_app(leyr_url: str, patients: int) -> Starlette:
 
     async def patients_run(request: Request) -> JSONResponse:
         body = await request.json()
-        timings = await simulator.patients(
-            int(body["first_chat"]),
-            int(body["first_index"]),
-            int(body["count"]),
-            rate=float(body.get("rate", 0)),
-            bulk_every=int(body.get("bulk_every", 0)),
-            settle=float(body.get("settle", 0)),
-            sequential=bool(body.get("sequential", False)),
-        )
+        api.straight = bool(body.get("straight", False))
+        try:
+            timings = await simulator.patients(
+                int(body["first_chat"]),
+                int(body["first_index"]),
+                int(body["count"]),
+                rate=float(body.get("rate", 0)),
+                bulk_every=int(body.get("bulk_every", 0)),
+                settle=float(body.get("settle", 0)),
+                sequential=bool(body.get("sequential", False)),
+            )
+        finally:
+            api.straight = False
         return JSONResponse(timings.as_json())
+
+    made = asyncio.Event()
+    api.update_listeners.append(made.set)
+
+    async def take(request: Request) -> JSONResponse:
+        """The updates made for a run straight on the queue; waits a while for one."""
+        made.clear()
+        taken = api.take()
+        if not taken:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(made.wait(), TAKE_WAIT_SECONDS)
+            taken = api.take()
+        return JSONResponse(taken)
 
     async def texts(request: Request) -> JSONResponse:
         body = await request.json()
@@ -82,6 +103,7 @@ def build_app(leyr_url: str, patients: int) -> Starlette:
             Route("/_bench/texts", texts, methods=["POST"]),
             Route("/_bench/flood", flood, methods=["POST"]),
             Route("/_bench/counts", counts, methods=["GET"]),
+            Route("/_bench/take", take, methods=["GET"]),
             Mount("/", server.app),
         ]
     )
@@ -130,6 +152,12 @@ class TelegramControl(Control):
 
     async def counts(self) -> dict[str, int]:
         answer: dict[str, int] = await self._call("GET", "counts")
+        return answer
+
+    async def take(self) -> list[dict[str, Any]]:
+        """The updates of a run straight on the queue made since the last call (waits up to
+        `TAKE_WAIT_SECONDS` for one)."""
+        answer: list[dict[str, Any]] = await self._call("GET", "take")
         return answer
 
 

@@ -49,7 +49,12 @@ async def test_a_small_run_completes_and_reports_every_figure(
 
     assert report.complete, report.as_text()
     assert report.errors_logged == 0
-    assert [run.name for run in report.runs] == ["all at once", "20 patients/s"]  # burst first
+    assert [run.name for run in report.runs] == [  # burst first
+        "all at once",
+        "all at once, straight on the queue",
+        "20 patients/s",
+    ]
+    assert [run.straight for run in report.runs] == [False, True, False]
     for run in report.runs:
         assert run.finished == run.patients == PATIENTS and not run.failed
         assert run.wall_seconds > 0 and run.updates_per_second > 0
@@ -80,6 +85,7 @@ async def test_a_small_run_completes_and_reports_every_figure(
     assert report.flood is not None and report.flood.answered == 5
     _consistent(report.flood.others_reply)
     assert report.rss_peak_mb >= report.rss_after_mb > 0 and report.rss_baseline_mb > 0
+    assert report.rss_growth_mb_per_10k is not None  # over the run after the two at once
 
     # the functional targets hold exactly; the timing ones are only reported
     met = {target.name: target.met for target in report.targets}
@@ -107,6 +113,9 @@ async def test_a_small_run_completes_and_reports_every_figure(
     ):
         assert figure in text
     assert any(name.startswith("capacity knee") for name in met)
+    assert "CPU per update through the poller <= 1.15 x straight on the queue (all at once)" in met
+    assert not [name for name in met if name.startswith("all at once, straight")]  # no latency
+    assert "no poller, a reference for its CPU" in text
     data = json.loads(report.as_json())
     assert data["complete"] is True
     assert data["ratio_to_floor"] > 0 and data["ratio_to_echo"] > 0
