@@ -343,7 +343,10 @@ def _spread(name: str, spread: Spread, note: str = "") -> str:
 
 def _rss_growth(report: Report) -> str:
     if report.rss_growth_mb_per_10k is None:
-        return "  RSS growth              not measured: it needs a second run after the first"
+        return (
+            "  RSS growth              not measured: it needs a run after the first "
+            "(after those all at once, when there are)"
+        )
     return (
         f"  RSS growth              {report.rss_growth_mb_per_10k:9.1f} MB per 10,000 finished "
         f"patients ({report.rss_baseline_mb:.1f} -> {report.rss_after_mb:.1f} MB after the "

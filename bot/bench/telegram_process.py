@@ -68,11 +68,12 @@ def build_app(leyr_url: str, patients: int) -> Starlette:
     async def take(request: Request) -> JSONResponse:
         """The updates made for a run straight on the queue; waits a while for one."""
         made.clear()
-        taken = api.take()
+        flight = server.round_trip / 2
+        taken = api.take(flight)
         if not taken:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(made.wait(), TAKE_WAIT_SECONDS)
-            taken = api.take()
+            taken = api.take(flight)
         return JSONResponse(taken)
 
     async def texts(request: Request) -> JSONResponse:

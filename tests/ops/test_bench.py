@@ -6,6 +6,7 @@ and consistent, never against the targets."""
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 
 import pytest
@@ -246,3 +247,21 @@ def test_a_deletion_after_the_patient_left_is_answered_as_telegram_would() -> No
     assert status == 200
     status, body = api.respond(TOKEN, "deleteMessage", {"chat_id": 8, "message_id": 1})
     assert status == 400 and "not found" in body["description"]  # a chat never seen still is
+
+
+def test_updates_straight_on_the_queue_are_taken_not_polled() -> None:
+    """A run straight on the queue: its updates are handed out once by `take`, never by
+    getUpdates, and a press counts as handed out one flight earlier, as a polled one would."""
+    api = FakeBotApi(record=False)
+    api.straight = True
+    typed = api.user_text(7, "/start")
+    pressed = api.user_press(7, typed["message"]["message_id"], "a")
+    api.straight = False
+    status, body = api.respond(TOKEN, "getUpdates", {"timeout": 0})
+    assert status == 200 and body["result"] == []
+
+    before = time.monotonic()
+    assert api.take(flight=0.025) == [typed, pressed]
+    after = time.monotonic()
+    assert api.take() == []
+    assert before - 0.025 <= api.handed_at[pressed["callback_query"]["id"]] <= after - 0.025
