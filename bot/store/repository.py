@@ -3,10 +3,11 @@
 Saves are guarded by the row's version, so two concurrent updates of one chat cannot both win.
 Sessions are short-lived; nothing per chat stays in memory between calls.
 
-On PostgreSQL a read, or a write that is one statement (a step with no audit row or link, the
-inbox's batch), runs in autocommit (`alone`): the statement is atomic on its own, and is then
-its connection's only round trip. Inside a transaction it cost three (BEGIN, the statement,
-COMMIT or ROLLBACK), and each is a turn of the busy event loop that the patient waits for.
+On PostgreSQL a read, or a write that is one statement (a step with no audit row, with the
+identity link as a CTE; the inbox's batch; `delivered`), runs in autocommit (`alone`): the
+statement is atomic on its own, and is then its connection's only round trip. Inside a
+transaction it cost three (BEGIN, the statement, COMMIT or ROLLBACK), and each is a turn of the
+busy event loop that the patient waits for.
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ _UNLINK = delete(_LINK).where(_LINK.c.telegram_user_id == bindparam("p_user"))
 _INSERT_AUDIT = insert(_AUDIT)
 
 
+def _replacing_link(statement: Any) -> Any:
+    """`statement`, an INSERT of a user's link (a dialect's), replacing the one they had."""
+    return statement.on_conflict_do_update(
+        index_elements=[_LINK.c.telegram_user_id],
+        set_={
+            "patient_id": statement.excluded.patient_id,
+            "linked_at": statement.excluded.linked_at,
+        },
+    )
+
+
 def _typed(column: Any) -> Any:
     """A parameter for `column`, named after it and typed as it is."""
     return bindparam(column.name, type_=column.type)
@@ -81,10 +93,7 @@ _LINKING = postgresql.insert(_LINK).from_select(
     ).select_from(_STORED),
 )
 _PG_SAVE_AND_LINK = select(_STORED.c.last_update_id).add_cte(
-    _LINKING.on_conflict_do_update(
-        index_elements=[_LINK.c.telegram_user_id],
-        set_={"patient_id": _LINKING.excluded.patient_id, "linked_at": _LINKING.excluded.linked_at},
-    ).cte("linked")
+    _replacing_link(_LINKING).cte("linked")
 )
 """PostgreSQL: a step's state and the user's link in one statement, the link written only when
 the state was (it is selected from the update's row): the personal-number step, the slowest
@@ -222,14 +231,7 @@ class Store:
         )
         """The same pool, each statement its own transaction (PostgreSQL only: on SQLite a
         read opens no transaction anyway, and switching the mode is a driver call each way)."""
-        linking = dialect.insert(_LINK)
-        self._link = linking.on_conflict_do_update(
-            index_elements=[_LINK.c.telegram_user_id],
-            set_={
-                "patient_id": linking.excluded.patient_id,
-                "linked_at": linking.excluded.linked_at,
-            },
-        )
+        self._link = _replacing_link(dialect.insert(_LINK))
         """A user's link made, replacing the one they had: one statement (it was two)."""
         self._one_writer = WriterTurns() if engine.dialect.name == "sqlite" else None
         """SQLite takes one writer at a time: the others wait here, in the event loop, rather
