@@ -69,7 +69,8 @@ async def test_a_small_run_completes_and_reports_every_figure(
             _consistent(spread)
         assert run.button_bot.samples == run.button.samples
         assert run.gc_pauses.samples > 0  # a run allocates enough for the young generation
-        assert run.button_bot.p99 <= run.button.p99  # a part of each answer's time
+        if not run.straight:  # taken straight, a press has no poll to wait for, only a flight
+            assert run.button_bot.p99 <= run.button.p99  # a part of each answer's time
         assert run.first_reply.samples == 6 * PATIENTS + 4 * report.bulk_patients
         assert run.button.samples == 2 * PATIENTS + 3 * report.bulk_patients
         assert run.leyr_at_lower_bound
