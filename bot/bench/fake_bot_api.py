@@ -396,15 +396,14 @@ class FakeBotApi:
     def pending_updates(self) -> int:
         return len(self._updates)
 
-    def take(self, flight: float = 0.0) -> list[dict[str, Any]]:
-        """The updates made while `straight`, each handed out once. `flight`: the seconds a
-        getUpdates answer travels to the bot; taken without it, they count as handed out that
-        much earlier, so that the bot's own part of an answer is measured alike."""
+    def take(self) -> list[dict[str, Any]]:
+        """The updates made while `straight`, each handed out once."""
         taken, self._straight = self._straight, []
-        self._hand_out(taken, time.monotonic() - flight)
+        self._hand_out(taken)
         return taken
 
-    def _hand_out(self, updates: list[dict[str, Any]], now: float) -> None:
+    def _hand_out(self, updates: list[dict[str, Any]]) -> None:
+        now = time.monotonic()
         for update in updates:
             self.returned[update["update_id"]] += 1
             query = update.get("callback_query")
@@ -593,7 +592,7 @@ class FakeBotApi:
         allowed = params.get("allowed_updates") or None
         limit = int(params.get("limit") or 100)
         ready = [u for u in self._updates if allowed is None or any(k in u for k in allowed)]
-        self._hand_out(ready[:limit], time.monotonic())
+        self._hand_out(ready[:limit])
         return ready[:limit]
 
     def _m_sendchataction(self, params: dict[str, Any]) -> Any:

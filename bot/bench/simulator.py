@@ -102,7 +102,9 @@ class Simulator:
             if query is not None:
                 while query not in api.answered_at:
                     await _wait(changed, deadline, step)
-                network = self._round_trip()
+                # The network's share: the press's flight to the bot (with the getUpdates answer
+                # that carried it) and the answer's back; taken straight, the press has none.
+                network = self._round_trip() / (2 if api.straight else 1)
                 answered = api.answered_at[query] - network
                 timings.button.append((answered - made) * 1000)
                 timings.button_bot.append((answered - api.handed_at[query]) * 1000)

@@ -68,12 +68,11 @@ def build_app(leyr_url: str, patients: int) -> Starlette:
     async def take(request: Request) -> JSONResponse:
         """The updates made for a run straight on the queue; waits a while for one."""
         made.clear()
-        flight = server.round_trip / 2
-        taken = api.take(flight)
+        taken = api.take()
         if not taken:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(made.wait(), TAKE_WAIT_SECONDS)
-            taken = api.take(flight)
+            taken = api.take()
         return JSONResponse(taken)
 
     async def texts(request: Request) -> JSONResponse:
