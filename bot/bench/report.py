@@ -139,7 +139,8 @@ class Report:
     rss_baseline_mb: float
     rss_after_mb: float
     rss_growth_mb_per_10k: float | None
-    """From the end of the first run to the end of the last; None with a single run."""
+    """From the end of the runs of every patient at once (or of the first run, without them) to
+    the end of the last; None when no run follows them."""
     errors_logged: int
     targets: list[Target] = field(default_factory=list)
 
@@ -349,8 +350,8 @@ def _rss_growth(report: Report) -> str:
         )
     return (
         f"  RSS growth              {report.rss_growth_mb_per_10k:9.1f} MB per 10,000 finished "
-        f"patients ({report.rss_baseline_mb:.1f} -> {report.rss_after_mb:.1f} MB after the "
-        "first run)"
+        f"patients ({report.rss_baseline_mb:.1f} -> {report.rss_after_mb:.1f} MB, from the end "
+        "of the runs at once, or of the first)"
     )
 
 

@@ -345,12 +345,12 @@ class Store:
         return (self._autocommit or self.engine).connect()
 
     @asynccontextmanager
-    async def alone(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def alone(self) -> AsyncIterator[AsyncConnection]:
         """A connection for a write that is a single statement, atomic without a transaction
         around it: on PostgreSQL in autocommit (one round trip), on SQLite in the write
         transaction `writing` gives."""
         if self._autocommit is None:
-            async with self.writing(urgent=urgent) as connection:
+            async with self.writing() as connection:
                 yield connection
         else:
             async with self._autocommit.connect() as connection:

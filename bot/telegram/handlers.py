@@ -219,9 +219,8 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        # Answered as it arrived (`arrival`): the step does not wait for that round trip.
-        if self._answering.pop(query.id, None) is None and self._application is not None:
-            self._application.create_task(self._answer(query), update=update)
+        self.arrival(update)  # answered as it arrived, or now: the step does not wait for it
+        self._answering.pop(query.id, None)
         message = query.message
         if message is None or query.data is None or message.chat.type != ChatType.PRIVATE:
             return  # inline-mode or game buttons, or a group: not ours
