@@ -58,15 +58,19 @@ def sqlite_folder_problem(database_url: str) -> str | None:
     return None
 
 
-def make_engine(database_url: str) -> AsyncEngine:
+def _in_memory(database_url: str) -> bool:
+    return make_url(database_url).database in (None, "", ":memory:")
+
+
+def make_engine(database_url: str, **options: Any) -> AsyncEngine:
+    """The engine for `database_url`; `options` go to SQLAlchemy (SQLite only)."""
     if database_url.startswith("sqlite"):
-        url = make_url(database_url)
-        in_memory = url.database in (None, "", ":memory:")  # one connection, SQLAlchemy's own
         # Every use ends its own transaction (a write commits or rolls back, a read's connection
         # rolls back on close), so the pool's own rollback on return would only repeat one: on
         # aiosqlite each is a round trip to the connection's thread, one of six per write.
         pooled = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_reset_on_return": None}
-        engine = create_async_engine(database_url, **({} if in_memory else pooled))
+        in_memory = _in_memory(database_url)  # one connection, SQLAlchemy's own
+        engine = create_async_engine(database_url, **({} if in_memory else pooled), **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(database_url, pool_size=POOL_SIZE, max_overflow=0)
@@ -118,4 +122,16 @@ async def open_store(
     engine = make_engine(database_url)
     if migrate_schema:
         await migrate(engine, pseudonym_key)
-    return Store(engine, pseudonym_key)
+    return Store(engine, pseudonym_key, autocommit=_autocommit_engine(database_url, engine))
+
+
+def _autocommit_engine(database_url: str, engine: AsyncEngine) -> AsyncEngine:
+    """Where each statement is its own transaction: on PostgreSQL the same pool (autocommit is
+    asyncpg's default, no round trip to switch). A SQLite file gets pooled connections of its
+    own, which stay in autocommit: switching one is a call to its thread each way, and the
+    rollback SQLAlchemy makes as it closes a connection, a no-op there, is one more."""
+    if engine.dialect.name == "sqlite" and not _in_memory(database_url):
+        return make_engine(
+            database_url, isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True
+        )
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -87,21 +87,24 @@ class Inbox:
         return [Received(row.seq, row.update_id, json.loads(row.payload)) for row in rows]
 
     async def add(self, received: Sequence[Received], *, drop: Sequence[int] = ()) -> set[int]:
-        """Store the updates, and forget the handled ones in `drop` (by seq), at once (one
-        statement on PostgreSQL, one transaction on SQLite); the Telegram ids that were new."""
+        """Store the updates, and forget the handled ones in `drop` (by seq): one statement on
+        PostgreSQL, the drop and then the batch on SQLite; the Telegram ids that were new."""
         if not received and not drop:
             return set()
         now = utcnow()
         rows = [
             (r.seq, r.update_id, json.dumps(r.raw, separators=(",", ":")), now) for r in received
         ]
-        if self._arrays:
-            columns = {f"p_{c}": [row[i] for row in rows] for i, c in enumerate(_COLUMNS)}
-            async with self._store.alone() as connection:
+        # urgent: every update still waiting at Telegram waits for this batch to be stored
+        async with self._store.alone(urgent=True) as connection:
+            if self._arrays:
+                columns = {f"p_{c}": [row[i] for row in rows] for i, c in enumerate(_COLUMNS)}
                 stored = await connection.execute(_PG_ADD, {**columns, "p_seqs": list(drop)})
                 return {row[0] for row in stored}
-        # urgent: every update still waiting at Telegram waits for this batch to be stored
-        async with self._store.writing(urgent=True) as connection:
+            # Dropped first, each statement on its own: a crash between them loses nothing, as
+            # the batch is not yet confirmed to Telegram, which sends it again. The insert's
+            # rows hold SQLite's lock for one more call to the driver's thread; it is one batch
+            # at a time, a poll apart, so the steps' writes wait for it but briefly.
             if drop:
                 await connection.execute(_SQLITE_DROP, {"p_seqs": list(drop)})
             if not rows:

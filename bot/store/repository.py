@@ -3,11 +3,13 @@
 Saves are guarded by the row's version, so two concurrent updates of one chat cannot both win.
 Sessions are short-lived; nothing per chat stays in memory between calls.
 
-On PostgreSQL a read, or a write that is one statement (a step with no audit row, with the
+A read, or a write that is one statement (a step with no audit row; on PostgreSQL with the
 identity link as a CTE; the inbox's batch; `delivered`), runs in autocommit (`alone`): the
-statement is atomic on its own, and is then its connection's only round trip. Inside a
-transaction it cost three (BEGIN, the statement, COMMIT or ROLLBACK), and each is a turn of the
-busy event loop that the patient waits for.
+statement is atomic on its own. On PostgreSQL it is then its connection's only round trip
+(inside a transaction it cost three: BEGIN, the statement, COMMIT or ROLLBACK), each a turn of
+the busy event loop that the patient waits for. On SQLite such writes go side by side: each
+holds SQLite's write lock only while the driver's thread runs it, where a transaction holds it
+across each of its calls to that thread, and goes alone.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from aiorwlock import RWLock
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
@@ -27,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from bot.ops.metrics import DIALOG_OUTCOMES
 from bot.store import pseudonyms
 from bot.store.tables import CancellationAudit, ChatLink, ChatState, utcnow
-from bot.store.turns import WriterTurns
 from dialogs.replies import Option, Reply
 
 _STATE = ChatState.__table__  # type: ignore[attr-defined]
@@ -42,8 +44,10 @@ _UPDATE_STATE = (
     update(_STATE)
     .where(_STATE.c.chat_id == bindparam("p_chat"))
     .where(_STATE.c.version == bindparam("p_version"))
-    .returning(_STATE.c.last_update_id)
 )
+"""A step's state stored, if its version still holds (the row count says whether it did)."""
+_UPDATE_STATE_KEEPING = _UPDATE_STATE.returning(_STATE.c.last_update_id)
+"""The same, for a save that names no update: the last one handled is kept, and returned."""
 _DELIVERED = update(_STATE).where(_STATE.c.chat_id == bindparam("p_chat"))
 _LINKED = select(_LINK.c.patient_id, _LINK.c.linked_at).where(
     _LINK.c.telegram_user_id == bindparam("p_user")
@@ -215,28 +219,29 @@ class _Deliveries:
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, pseudonym_key: str) -> None:
+    def __init__(
+        self, engine: AsyncEngine, pseudonym_key: str, *, autocommit: AsyncEngine | None = None
+    ) -> None:
+        """`autocommit`: where each statement is its own transaction (`bot.store.database`
+        gives one), by default `engine` switched to it at each use."""
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-        self._insert_state = (
-            dialect.insert(_STATE)
-            .on_conflict_do_nothing(index_elements=[_STATE.c.chat_id])
-            .returning(_STATE.c.version)
+        self._insert_state = dialect.insert(_STATE).on_conflict_do_nothing(
+            index_elements=[_STATE.c.chat_id]
         )
-        self._autocommit = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if engine.dialect.name == "postgresql"
-            else None
-        )
-        """The same pool, each statement its own transaction (PostgreSQL only: on SQLite a
-        read opens no transaction anyway, and switching the mode is a driver call each way)."""
+        self.autocommit = autocommit or engine.execution_options(isolation_level="AUTOCOMMIT")
+        """Reads and one-statement writes go here (`reading`, `alone`)."""
         self._link = _replacing_link(dialect.insert(_LINK))
         """A user's link made, replacing the one they had: one statement (it was two)."""
-        self._one_writer = WriterTurns() if engine.dialect.name == "sqlite" else None
-        """SQLite takes one writer at a time: the others wait here, in the event loop, rather
-        than on busy_timeout in the driver's threads while holding pooled connections (under
-        load that wait outlasted the timeout and the step failed). The inbox goes first."""
+        self._writers = RWLock(fast=True) if engine.dialect.name == "sqlite" else None
+        """SQLite's one writer, in the event loop (PostgreSQL has none). SQLite holds its write
+        lock for a transaction from its first write to its commit, across turns of the busy
+        loop: a transaction goes alone (`writer_lock`), and writers wait here rather than in
+        busy_timeout's polling in the driver's threads, which under load outlasted the timeout.
+        A write of one statement returning no rows holds SQLite's lock only while the thread
+        runs it: such writes go side by side (`reader_lock`), SQLite making each wait the
+        moment another holds it."""
         self._key = pseudonym_key
         self._gathering: _Deliveries | None = None
         """`delivered` marks waiting for the next write, which takes them all at once."""
@@ -290,11 +295,12 @@ class Store:
         version = 1 if expected_version is None else expected_version + 1
         if expected_version is not None:
             values.update(p_chat=snapshot.chat_id, p_version=expected_version, version=version)
-            if link is not None and self._autocommit is not None and not audits and unlink is None:
+            if link is not None and self._writers is None and not audits and unlink is None:
                 return await self._save_and_link(snapshot, values, update_id, link)
         last_update_id = update_id
+        keeping = expected_version is not None and update_id is None
         one_statement = not audits and link is None and unlink is None
-        async with self.alone() if one_statement else self.writing() as connection:
+        async with self.alone(returning=keeping) if one_statement else self.writing() as connection:
             if expected_version is None:
                 created = await connection.execute(
                     self._insert_state,
@@ -306,13 +312,15 @@ class Store:
                         **values,
                     },
                 )
-                if created.one_or_none() is None:  # the chat's first step was saved already
+                if created.rowcount != 1:  # the chat's first step was saved already
                     raise StaleVersion(snapshot.chat_id)
-            else:
-                stored = (await connection.execute(_UPDATE_STATE, values)).one_or_none()
+            elif keeping:
+                stored = (await connection.execute(_UPDATE_STATE_KEEPING, values)).one_or_none()
                 if stored is None:
                     raise StaleVersion(snapshot.chat_id)
                 last_update_id = stored[0]
+            elif (await connection.execute(_UPDATE_STATE, values)).rowcount != 1:
+                raise StaleVersion(snapshot.chat_id)
             await self._audit(connection, snapshot.chat_id, audits, now)
             if unlink is not None:
                 await connection.execute(_UNLINK, {"p_user": unlink})
@@ -341,28 +349,40 @@ class Store:
         return _saved(snapshot, values["version"], stored[0])
 
     def reading(self) -> AsyncConnection:
-        """A connection for reads (on PostgreSQL in autocommit: each read its one round trip)."""
-        return (self._autocommit or self.engine).connect()
+        """A connection for reads, in autocommit: each read its own."""
+        return self.autocommit.connect()
 
     @asynccontextmanager
-    async def alone(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for a write that is a single statement, atomic without a transaction
-        around it: on PostgreSQL in autocommit (one round trip), on SQLite in the write
-        transaction `writing` gives."""
-        if self._autocommit is None:
-            async with self.writing() as connection:
+    async def alone(
+        self, *, returning: bool = False, urgent: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        """A connection for writes that are each a single statement, atomic without a
+        transaction around it: in autocommit, each statement committed as it runs. On SQLite
+        they go side by side, but for one that returns rows (`returning`): it holds SQLite's
+        lock until they are fetched, a second call to the driver's thread, and so goes alone
+        as a transaction does. An `urgent` one takes no turn: it waits for a transaction in
+        progress in SQLite's busy handler, and not behind those waiting for their turn."""
+        if urgent:
+            async with self.autocommit.connect() as connection:
                 yield connection
-        else:
-            async with self._autocommit.connect() as connection:
-                yield connection
-
-    @asynccontextmanager
-    async def writing(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
-        """A connection in a write transaction, committed on leaving (one at a time on
-        SQLite, where an `urgent` writer goes before the others waiting)."""
-        turn = self._one_writer.turn(urgent=urgent) if self._one_writer else nullcontext()
-        async with turn, self.engine.begin() as connection:
+            return
+        async with self._turn(alone=returning), self.autocommit.connect() as connection:
             yield connection
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a write transaction, committed on leaving (alone on SQLite)."""
+        async with self._turn(alone=True), self.engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _turn(self, *, alone: bool) -> AsyncIterator[None]:
+        """A writer's turn at SQLite: `alone`, or side by side with the others not alone."""
+        if self._writers is None:  # PostgreSQL
+            yield
+            return
+        async with self._writers.writer_lock if alone else self._writers.reader_lock:
+            yield
 
     async def contexts_in(self, state: str) -> list[tuple[int, dict[str, Any]]]:
         """(chat id, context) of every chat whose dialog is in `state`."""
@@ -384,7 +404,7 @@ class Store:
 
     async def unlink(self, telegram_user_id: int) -> None:
         """Forget which patient this Telegram user proved to be."""
-        async with self.writing() as connection:
+        async with self.alone() as connection:
             await connection.execute(_UNLINK, {"p_user": telegram_user_id})
 
     async def delivered(self, chat_id: int, ui_message_id: int | None) -> None:
@@ -405,7 +425,8 @@ class Store:
 
     async def _deliver(self, batch: _Deliveries) -> None:
         """Write one batch of `delivered` marks; its outcome goes to everyone who joined it.
-        One statement, run for each row (asyncpg's executemany is atomic on its own)."""
+        One statement, run for each row (atomic as a whole on PostgreSQL, where asyncpg's
+        executemany is; row by row on SQLite, and each mark stands on its own)."""
         try:
             async with self.alone() as connection:
                 await connection.execute(
@@ -512,3 +533,5 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.autocommit.sync_engine.pool is not self.engine.sync_engine.pool:  # its own
+            await self.autocommit.dispose()

@@ -1,15 +1,16 @@
 """The update inbox, on SQLite and PostgreSQL: a batch is stored and the handled updates before
-it are dropped in one transaction; an update stored before is not stored twice."""
+it are dropped, with no transaction around them; an update stored before is not stored twice."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 
+import aiosqlite
 import pytest
 from sqlalchemy import event
 
-from bot.store import ChatSnapshot, Inbox, Received, Store, open_store
+from bot.store import AuditEntry, ChatSnapshot, Inbox, Received, Store, open_store
 
 
 @pytest.fixture
@@ -23,8 +24,11 @@ def update(seq: int) -> Received:
     return Received(seq, 9000 + seq, {"update_id": 9000 + seq, "message": {"text": "/start"}})
 
 
-async def test_a_batch_is_stored_and_the_handled_dropped_at_once(store: Store) -> None:
-    """In one transaction on SQLite; in one statement on PostgreSQL (atomic in autocommit)."""
+async def test_a_batch_is_stored_and_the_handled_dropped_at_once(
+    store: Store, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one statement on PostgreSQL (atomic in autocommit); on SQLite, the drop and then the
+    batch, each committed as it runs (no transaction to commit)."""
     inbox = Inbox(store)
     assert await inbox.add([update(1), update(2)]) == {9001, 9002}
     commits: list[int] = []
@@ -35,37 +39,56 @@ async def test_a_batch_is_stored_and_the_handled_dropped_at_once(store: Store) -
         "before_cursor_execute",
         lambda _conn, _cursor, statement, *_args: statements.append(statement),
     )
+    committed = aiosqlite.Connection.commit
+
+    async def commit(self: aiosqlite.Connection) -> None:
+        commits.append(1)
+        await committed(self)
+
+    monkeypatch.setattr(aiosqlite.Connection, "commit", commit)
     assert await inbox.add([update(2), update(3)], drop=[1]) == {9003}  # 2 was stored before
     if store.engine.dialect.name == "postgresql":
         assert len(statements) == 1
-    else:
-        assert len(commits) == 1
-    assert [r.seq for r in await inbox.pending()] == [2, 3]
+    assert commits == []
+    elsewhere = await open_store(database_url, pseudonym_key="test-key", migrate_schema=False)
+    try:  # stored for good: seen from other connections
+        assert [r.seq for r in await Inbox(elsewhere).pending()] == [2, 3]
+    finally:
+        await elsewhere.close()
     assert await inbox.add([], drop=[2]) == set()
     assert [r.seq for r in await inbox.pending()] == [3]
 
 
-async def test_the_inbox_is_stored_before_the_steps_waiting_to_write(store: Store) -> None:
-    """On SQLite (one writer) the batch every waiting update depends on goes first."""
-    if store.engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL has no single writer to wait for")
-    written: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        written.extend(t for t in ("chat_state", "update_inbox") if f"INTO {t}" in statement)
-
-    event.listen(store.engine.sync_engine, "before_cursor_execute", note)
-    async with store.writing():  # a step's write in progress
-        saving = asyncio.create_task(
-            store.save(ChatSnapshot(chat_id=5, state="idle"), expected_version=None)
+async def test_one_statement_writes_side_by_side_a_transaction_alone_the_inbox_first(
+    store: Store,
+) -> None:
+    """On SQLite (one writer): a step's one-statement save goes while another such write is
+    in progress; a transaction (here a save with an audit row), which holds SQLite's lock
+    across its calls to the driver's thread, waits for them, in the event loop. The inbox's
+    batch, which every update still at Telegram waits for, waits for no turn at all."""
+    await store.save(ChatSnapshot(chat_id=6, state="idle"), expected_version=None)
+    async with store.writing():  # a transaction in progress (it has written nothing yet)
+        await asyncio.wait_for(Inbox(store).add([update(1)]), timeout=10)
+    async with store.alone():  # a one-statement write in progress
+        await asyncio.wait_for(Inbox(store).add([update(2)]), timeout=10)
+        await asyncio.wait_for(
+            store.save(ChatSnapshot(chat_id=5, state="idle"), expected_version=None), timeout=10
         )
-        for _ in range(10):
-            await asyncio.sleep(0)
-        adding = asyncio.create_task(Inbox(store).add([update(1)]))
-        for _ in range(10):
-            await asyncio.sleep(0)
-    await asyncio.gather(saving, adding)
-    assert written == ["update_inbox", "chat_state"]
+        audited = asyncio.create_task(
+            store.save(
+                ChatSnapshot(chat_id=6, state="done"),
+                expected_version=1,
+                audits=[AuditEntry(appointment_id="a-1", outcome="cancelled")],
+            )
+        )
+        if store.engine.dialect.name == "sqlite":  # PostgreSQL has no one writer to wait for
+            for _ in range(20):  # time enough for it, calls to the driver's threads
+                assert (await store.load(6)).state == "idle"  # type: ignore[union-attr]
+            assert not audited.done()
+    await asyncio.wait_for(audited, timeout=10)
+    assert [r.seq for r in await Inbox(store).pending()] == [1, 2]
+    assert await store.load(5) is not None
+    assert [a.appointment_id for a in await store.audits(6)] == ["a-1"]
 
 
 async def test_batches_of_any_size_share_one_statement_on_postgresql(store: Store) -> None:

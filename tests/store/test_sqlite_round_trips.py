@@ -1,5 +1,5 @@
 """SQLite through aiosqlite: each driver call is a round trip to the connection's thread, so a
-step's write makes none it does not need, and still leaves no transaction open behind it."""
+step's read or write makes none it does not need, and leaves no transaction open behind it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import aiosqlite
 import pytest
 from sqlalchemy.pool import QueuePool
 
-from bot.store import ChatSnapshot, StaleVersion, Store, open_store
+from bot.store import AuditEntry, ChatSnapshot, StaleVersion, Store, open_store
 
 
 @pytest.fixture
@@ -39,17 +39,35 @@ def endings(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return seen
 
 
-async def test_a_write_commits_once_and_rolls_nothing_back(
+async def test_a_step_reads_and_saves_with_no_transaction_to_end(
+    store: Store, endings: Counter[str]
+) -> None:
+    """A read, and a save that is one statement, run in autocommit: no commit or rollback is
+    a call to the driver's thread of its own (a read's connection rolled back as it closed)."""
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    saved = await store.save(
+        ChatSnapshot(chat_id=1, state="choose", context={}), expected_version=first.version
+    )
+    assert await store.load(1) == saved
+    assert await store.linked_patient(1) is None
+    assert endings == Counter()
+
+
+async def test_a_save_of_several_statements_commits_once(
     store: Store, endings: Counter[str]
 ) -> None:
     first = await store.save(
         ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
     )
-    endings.clear()
     await store.save(
-        ChatSnapshot(chat_id=1, state="choose", context={}), expected_version=first.version
+        ChatSnapshot(chat_id=1, state="done", context={}),
+        expected_version=first.version,
+        audits=[AuditEntry(appointment_id="a-1", outcome="cancelled")],
     )
     assert endings == Counter(commit=1)
+    assert [a.appointment_id for a in await store.audits(1)] == ["a-1"]
 
 
 async def test_a_refused_write_leaves_no_transaction_for_the_next_one(
@@ -60,12 +78,19 @@ async def test_a_refused_write_leaves_no_transaction_for_the_next_one(
     )
     with pytest.raises(StaleVersion):
         await store.save(ChatSnapshot(chat_id=1, state="x", context={}), expected_version=99)
-    assert endings["rollback"] == 1  # the transaction's own, not the pool's
-    pool = store.engine.sync_engine.pool
-    assert isinstance(pool, QueuePool) and pool.checkedin() == 1  # steps one at a time: one
-    async with store.engine.connect() as connection:
-        raw = await connection.get_raw_connection()
-        assert not raw.driver_connection.in_transaction  # type: ignore[union-attr]
+    with pytest.raises(StaleVersion):
+        await store.save(
+            ChatSnapshot(chat_id=1, state="x", context={}),
+            expected_version=99,
+            audits=[AuditEntry(appointment_id="a-1", outcome="cancelled")],
+        )
+    assert endings == Counter(rollback=1)  # the transaction's own, not the pool's
+    for engine in (store.engine, store.autocommit):
+        pool = engine.sync_engine.pool
+        assert isinstance(pool, QueuePool) and pool.checkedout() == 0
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert not raw.driver_connection.in_transaction  # type: ignore[union-attr]
     again = await store.save(
         ChatSnapshot(chat_id=1, state="choose", context={}), expected_version=first.version
     )

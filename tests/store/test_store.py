@@ -143,7 +143,7 @@ async def test_concurrent_delivered_marks_share_one_write(store: Store) -> None:
         await store.save(ChatSnapshot(chat_id=c, state="choose"), expected_version=None)
     writes: list[str] = []
     event.listen(
-        store.engine.sync_engine,
+        store.autocommit.sync_engine,
         "before_cursor_execute",
         lambda _conn, _cursor, statement, *_args: writes.append(statement),
     )
@@ -160,12 +160,12 @@ async def test_a_failed_delivered_write_fails_every_caller_in_it(store: Store) -
     def refuse(*_args: Any) -> None:
         raise RuntimeError("the database is gone")
 
-    event.listen(store.engine.sync_engine, "before_cursor_execute", refuse)
+    event.listen(store.autocommit.sync_engine, "before_cursor_execute", refuse)
     results = await asyncio.gather(
         *(store.delivered(c, 50 + c) for c in (1, 2, 3)), return_exceptions=True
     )
     assert [type(r) for r in results] == [RuntimeError] * 3
-    event.remove(store.engine.sync_engine, "before_cursor_execute", refuse)
+    event.remove(store.autocommit.sync_engine, "before_cursor_execute", refuse)
     await store.delivered(2, 52)  # the next batch is written as usual
     assert (await store.load(2)).ui_message_id == 52  # type: ignore[union-attr]
     assert (await store.load(1)).ui_message_id is None  # type: ignore[union-attr]
