@@ -102,9 +102,7 @@ class Inbox:
                 stored = await connection.execute(_PG_ADD, {**columns, "p_seqs": list(drop)})
                 return {row[0] for row in stored}
             # Dropped first, each statement on its own: a crash between them loses nothing, as
-            # the batch is not yet confirmed to Telegram, which sends it again. The insert's
-            # rows hold SQLite's lock for one more call to the driver's thread; it is one batch
-            # at a time, a poll apart, so the steps' writes wait for it but briefly.
+            # the batch is not yet confirmed to Telegram, which sends it again.
             if drop:
                 await connection.execute(_SQLITE_DROP, {"p_seqs": list(drop)})
             if not rows:

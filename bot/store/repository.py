@@ -7,9 +7,9 @@ A read, or a write that is one statement (a step with no audit row; on PostgreSQ
 identity link as a CTE; the inbox's batch; `delivered`), runs in autocommit (`alone`): the
 statement is atomic on its own. On PostgreSQL it is then its connection's only round trip
 (inside a transaction it cost three: BEGIN, the statement, COMMIT or ROLLBACK), each a turn of
-the busy event loop that the patient waits for. On SQLite such writes go side by side: each
-holds SQLite's write lock only while the driver's thread runs it, where a transaction holds it
-across each of its calls to that thread, and goes alone.
+the busy event loop that the patient waits for. On SQLite it has no COMMIT or ROLLBACK of its
+own either (a read ended with one, a write with the other): each was a call to the driver's
+thread, which waits for a turn of that loop, the writes while holding SQLite's one writer.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from aiorwlock import RWLock
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
@@ -234,14 +233,13 @@ class Store:
         """Reads and one-statement writes go here (`reading`, `alone`)."""
         self._link = _replacing_link(dialect.insert(_LINK))
         """A user's link made, replacing the one they had: one statement (it was two)."""
-        self._writers = RWLock(fast=True) if engine.dialect.name == "sqlite" else None
-        """SQLite's one writer, in the event loop (PostgreSQL has none). SQLite holds its write
-        lock for a transaction from its first write to its commit, across turns of the busy
-        loop: a transaction goes alone (`writer_lock`), and writers wait here rather than in
-        busy_timeout's polling in the driver's threads, which under load outlasted the timeout.
-        A write of one statement returning no rows holds SQLite's lock only while the thread
-        runs it: such writes go side by side (`reader_lock`), SQLite making each wait the
-        moment another holds it."""
+        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        """SQLite takes one writer at a time: the others wait here, in the event loop, rather
+        than in busy_timeout's polling in the driver's threads, holding pooled connections
+        (under load that wait outlasted the timeout and the step failed). Writes of one
+        statement could go side by side, as SQLite holds its lock for each only while the
+        thread runs it: measured, the first replies came sooner, but with every step moving
+        at once the event loop's turns grew, and button answers waited longer (README)."""
         self._key = pseudonym_key
         self._gathering: _Deliveries | None = None
         """`delivered` marks waiting for the next write, which takes them all at once."""
@@ -295,12 +293,12 @@ class Store:
         version = 1 if expected_version is None else expected_version + 1
         if expected_version is not None:
             values.update(p_chat=snapshot.chat_id, p_version=expected_version, version=version)
-            if link is not None and self._writers is None and not audits and unlink is None:
+            if link is not None and self._one_writer is None and not audits and unlink is None:
                 return await self._save_and_link(snapshot, values, update_id, link)
         last_update_id = update_id
         keeping = expected_version is not None and update_id is None
         one_statement = not audits and link is None and unlink is None
-        async with self.alone(returning=keeping) if one_statement else self.writing() as connection:
+        async with self.alone() if one_statement else self.writing() as connection:
             if expected_version is None:
                 created = await connection.execute(
                     self._insert_state,
@@ -353,36 +351,21 @@ class Store:
         return self.autocommit.connect()
 
     @asynccontextmanager
-    async def alone(
-        self, *, returning: bool = False, urgent: bool = False
-    ) -> AsyncIterator[AsyncConnection]:
+    async def alone(self, *, urgent: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for writes that are each a single statement, atomic without a
-        transaction around it: in autocommit, each statement committed as it runs. On SQLite
-        they go side by side, but for one that returns rows (`returning`): it holds SQLite's
-        lock until they are fetched, a second call to the driver's thread, and so goes alone
-        as a transaction does. An `urgent` one takes no turn: it waits for a transaction in
-        progress in SQLite's busy handler, and not behind those waiting for their turn."""
-        if urgent:
-            async with self.autocommit.connect() as connection:
-                yield connection
-            return
-        async with self._turn(alone=returning), self.autocommit.connect() as connection:
+        transaction around it: in autocommit, each statement committed as it runs (one at a
+        time on SQLite). An `urgent` one takes no turn: on SQLite it waits for the write in
+        progress in SQLite's busy handler, not behind every write waiting for its turn."""
+        turn = self._one_writer if self._one_writer is not None and not urgent else nullcontext()
+        async with turn, self.autocommit.connect() as connection:
             yield connection
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a write transaction, committed on leaving (alone on SQLite)."""
-        async with self._turn(alone=True), self.engine.begin() as connection:
+        """A connection in a write transaction, committed on leaving (one at a time on
+        SQLite)."""
+        async with self._one_writer or nullcontext(), self.engine.begin() as connection:
             yield connection
-
-    @asynccontextmanager
-    async def _turn(self, *, alone: bool) -> AsyncIterator[None]:
-        """A writer's turn at SQLite: `alone`, or side by side with the others not alone."""
-        if self._writers is None:  # PostgreSQL
-            yield
-            return
-        async with self._writers.writer_lock if alone else self._writers.reader_lock:
-            yield
 
     async def contexts_in(self, state: str) -> list[tuple[int, dict[str, Any]]]:
         """(chat id, context) of every chat whose dialog is in `state`."""

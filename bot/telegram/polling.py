@@ -249,7 +249,7 @@ class InboxPoller:
                 if update is not None:
                     self._on_fetch(update)  # e.g. a button press answered before anything waits
         try:
-            stored = await inbox.add(fetched, drop=droppable)  # one transaction per poll
+            stored = await inbox.add(fetched, drop=droppable)  # the handled dropped with it
         except Exception:
             self._forget(admitted)  # fetched again, and admitted again, after the backoff
             raise
