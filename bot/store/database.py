@@ -63,17 +63,17 @@ def _in_memory(database_url: str) -> bool:
 
 
 def make_engine(database_url: str, **options: Any) -> AsyncEngine:
-    """The engine for `database_url`; `options` go to SQLAlchemy (SQLite only)."""
+    """The engine for `database_url`; `options` go to SQLAlchemy's `create_async_engine`."""
     if database_url.startswith("sqlite"):
         # Every use ends its own transaction (a write commits or rolls back, a read's connection
-        # rolls back on close), so the pool's own rollback on return would only repeat one: on
-        # aiosqlite each is a round trip to the connection's thread, one of six per write.
+        # rolls back on close) or opens none (autocommit), so the pool's own rollback on return
+        # would only repeat one: on aiosqlite each is a round trip to the connection's thread.
         pooled = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_reset_on_return": None}
         in_memory = _in_memory(database_url)  # one connection, SQLAlchemy's own
         engine = create_async_engine(database_url, **({} if in_memory else pooled), **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(database_url, pool_size=POOL_SIZE, max_overflow=0)
+    engine = create_async_engine(database_url, pool_size=POOL_SIZE, max_overflow=0, **options)
     event.listen(engine.sync_engine, "checkin", _note_idle)
     event.listen(engine.sync_engine, "checkout", _ping_if_idle)
     return engine
