@@ -72,10 +72,7 @@ def _typed(column: Any) -> Any:
 
 
 _STORED = (
-    update(_STATE)
-    .where(_STATE.c.chat_id == bindparam("p_chat"))
-    .where(_STATE.c.version == bindparam("p_version"))
-    .values(
+    _UPDATE_STATE.values(
         {
             **{
                 c: _typed(_STATE.c[c])
