@@ -293,7 +293,6 @@ class Store:
             if link is not None and self._one_writer is None and not audits and unlink is None:
                 return await self._save_and_link(snapshot, values, update_id, link)
         last_update_id = update_id
-        keeping = expected_version is not None and update_id is None
         one_statement = not audits and link is None and unlink is None
         async with self.alone() if one_statement else self.writing() as connection:
             if expected_version is None:
@@ -309,7 +308,7 @@ class Store:
                 )
                 if created.rowcount != 1:  # the chat's first step was saved already
                     raise StaleVersion(snapshot.chat_id)
-            elif keeping:
+            elif update_id is None:  # no update named: the last one handled is kept
                 stored = (await connection.execute(_UPDATE_STATE_KEEPING, values)).one_or_none()
                 if stored is None:
                     raise StaleVersion(snapshot.chat_id)
