@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store.repository import Store
+from bot.store.sqlite_driver import OneCallDbapi
 
 HERE = Path(__file__).resolve().parent
 POOL_SIZE = 32
@@ -70,7 +71,9 @@ def make_engine(database_url: str, **options: Any) -> AsyncEngine:
         # would only repeat one: on aiosqlite each is a round trip to the connection's thread.
         pooled = {"pool_size": POOL_SIZE, "max_overflow": 0, "pool_reset_on_return": None}
         in_memory = _in_memory(database_url)  # one connection, SQLAlchemy's own
-        engine = create_async_engine(database_url, **({} if in_memory else pooled), **options)
+        engine = create_async_engine(
+            database_url, module=OneCallDbapi(), **({} if in_memory else pooled), **options
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(database_url, pool_size=POOL_SIZE, max_overflow=0, **options)

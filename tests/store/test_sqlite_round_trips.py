@@ -39,6 +39,49 @@ def endings(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return seen
 
 
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every call to an aiosqlite connection's thread, by the name of what it ran."""
+    seen: list[str] = []
+    original: Any = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(getattr(fn, "__name__", type(fn).__name__))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return seen
+
+
+async def test_a_statement_is_one_call_to_the_thread(store: Store, calls: list[str]) -> None:
+    """A step's read, its save and its delivery mark are each one call to the connection's
+    thread (SQLAlchemy's adapter made three or four: cursor, execute, fetch, close); a save of
+    two statements in a transaction is three (the two, and the commit)."""
+    first = await store.save(
+        ChatSnapshot(chat_id=1, state="idle", context={}), expected_version=None
+    )
+    calls.clear()
+    loaded = await store.load(1)
+    assert loaded is not None and len(calls) == 1
+    calls.clear()
+    saved = await store.save(
+        ChatSnapshot(chat_id=1, state="choose", context={}),
+        expected_version=first.version,
+        update_id=7,
+    )
+    assert len(calls) == 1
+    calls.clear()
+    await store.delivered(1, 5)
+    assert len(calls) == 1
+    calls.clear()
+    await store.save(
+        ChatSnapshot(chat_id=1, state="done", context={}),
+        expected_version=saved.version,
+        audits=[AuditEntry(appointment_id="a-1", outcome="cancelled")],
+    )
+    assert len(calls) == 3 and calls[-1] == "commit"
+
+
 async def test_a_step_reads_and_saves_with_no_transaction_to_end(
     store: Store, endings: Counter[str]
 ) -> None:
