@@ -222,7 +222,9 @@ class Store:
         gives one), by default `engine` switched to it at each use."""
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        self._postgres = engine.dialect.name == "postgresql"
+        """On PostgreSQL a step's state and the user's link are one statement (`_save_and_link`)."""
+        dialect = postgresql if self._postgres else sqlite
         self._insert_state = dialect.insert(_STATE).on_conflict_do_nothing(
             index_elements=[_STATE.c.chat_id]
         )
@@ -290,7 +292,7 @@ class Store:
         version = 1 if expected_version is None else expected_version + 1
         if expected_version is not None:
             values.update(p_chat=snapshot.chat_id, p_version=expected_version, version=version)
-            if link is not None and self._one_writer is None and not audits and unlink is None:
+            if link is not None and self._postgres and not audits and unlink is None:
                 return await self._save_and_link(snapshot, values, update_id, link)
         last_update_id = update_id
         one_statement = not audits and link is None and unlink is None
