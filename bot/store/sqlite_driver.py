@@ -62,6 +62,7 @@ class OneCallCursor(AsyncAdapt_aiosqlite_cursor):
     _awaitable_cursor_close = False  # there is no driver cursor left to close
 
     def __init__(self, adapt_connection: AsyncAdapt_dbapi_connection) -> None:
+        # not the adapter's __init__: it opens a driver cursor, itself a call to the thread
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
         self._cursor = None  # type: ignore[assignment]
