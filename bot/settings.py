@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     leyr_can_cancel: bool | None = None
     leyr_bulk_cancel: bool | None = None
     leyr_lookup_id_types: Annotated[frozenset[str] | None, NoDecode] = None
+    leyr_list_with_lookup: bool = True
+    """Read the appointments by the personal number beside the patient lookup (one Leyr round
+    trip of waiting instead of two); false: only once the phone on file has matched."""
 
     database_url: str = "sqlite+aiosqlite:///./cancelbot.sqlite3"
     sandbox_chat_ids: Annotated[frozenset[int], NoDecode] = frozenset()

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from dialogs.clinic import Appointment, CancelOutcome, Capabilities, Clinic, PatientRecord
+from dialogs.clinic import (
+    Appointment,
+    CancelOutcome,
+    Capabilities,
+    Clinic,
+    PatientRecord,
+    Window,
+)
 
 
 class GuardedClinic:
@@ -22,8 +29,10 @@ class GuardedClinic:
     def capabilities(self) -> Capabilities:
         return self._clinic.capabilities()
 
-    async def find_patient(self, personal_number: str) -> PatientRecord:
-        return await self._clinic.find_patient(personal_number)
+    async def find_patient(
+        self, personal_number: str, appointments_in: Window | None = None
+    ) -> PatientRecord:
+        return await self._clinic.find_patient(personal_number, appointments_in)
 
     async def list_appointments(
         self, patient_id: str, start: datetime, end: datetime

@@ -16,17 +16,27 @@ client and turns Leyr's failures into the `ClinicError` family below:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+Window = tuple[datetime, datetime]
+"""A span of time, [start, end)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PatientRecord:
-    """The EHR's patient: its id (what we store) and the phones on file, as E.164 strings."""
+    """The EHR's patient: its id (what we store) and the phones on file, as E.164 strings.
+
+    `listing`: when the lookup was asked for the patient's appointments too (`find_patient`'s
+    `appointments_in`) and the clinic could read them beside it, what `list_appointments` would
+    have given: the appointments, or the `ClinicError` it would have raised. None: not read. They
+    belong to whoever holds that personal number: the dialog looks at them only once the phone
+    on file has proved that is the patient in the chat."""
 
     patient_id: str
     phones: tuple[str, ...]
+    listing: list[Appointment] | ClinicError | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +145,15 @@ class Clinic(Protocol):
         """What the clinic's EHR supports, known before any call."""
         ...
 
-    async def find_patient(self, personal_number: str) -> PatientRecord:
-        """The patient with this (normalised) personal number. Raises PatientNotFound."""
+    async def find_patient(
+        self, personal_number: str, appointments_in: Window | None = None
+    ) -> PatientRecord:
+        """The patient with this (normalised) personal number. Raises PatientNotFound.
+
+        With `appointments_in`, a clinic that can read the appointments by the same number reads
+        those in the window at the same time as the lookup, and gives them as `listing`: the
+        patient waits for one EHR round trip instead of two in a row. One that cannot leaves
+        `listing` None, and the dialog lists them by the patient's id."""
         ...
 
     async def list_appointments(

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dialogs import machine
-from dialogs.clinic import Clinic, ClinicError, ClinicRefused, TestPatientDirectory
+from dialogs.clinic import (
+    Appointment,
+    Clinic,
+    ClinicError,
+    ClinicRefused,
+    TestPatientDirectory,
+    Window,
+)
 from dialogs.config import DialogConfig
 from dialogs.context import DialogContext, Outcome, Result, Shown
 from dialogs.i18n import Translator
@@ -62,6 +69,9 @@ class Turn:
     steps: Mapping[str, Step]
     out: StepResult = field(default_factory=StepResult)
     texts: list[str] = field(default_factory=list)
+    listed: list[Appointment] | ClinicError | None = None
+    """The patient's appointments read in this step beside their identity check (or the error
+    reading them met), for the list to show instead of reading them again; never stored."""
 
     @property
     def t(self) -> Translator:
@@ -70,6 +80,11 @@ class Turn:
     @property
     def config(self) -> DialogConfig:
         return self.services.config
+
+    @property
+    def horizon(self) -> Window:
+        """The appointments a patient is shown start in this window: from now to the horizon."""
+        return self.now, self.now + self.config.horizon
 
     @property
     def clinic_values(self) -> dict[str, object]:

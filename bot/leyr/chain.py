@@ -27,6 +27,7 @@ from dialogs.clinic import (
     PartlyUnavailable,
     PatientRecord,
     PendingGone,
+    Window,
 )
 
 log = logging.getLogger("bot.leyr")
@@ -58,17 +59,50 @@ class LeyrChain:
         """One EHR serves the whole chain: what it supports is the first unit's answer."""
         return next(iter(self._units.values())).capabilities()
 
-    async def find_patient(self, personal_number: str) -> PatientRecord:
-        first = next(iter(self._units.values()))
-        return await first.find_patient(personal_number)
+    async def find_patient(
+        self, personal_number: str, appointments_in: Window | None = None
+    ) -> PatientRecord:
+        units = list(self._units.values())
+        if appointments_in is None or not all(unit.lists_by_number for unit in units):
+            return await units[0].find_patient(personal_number)
+        found, read = await asyncio.gather(
+            units[0].look_up(personal_number),
+            asyncio.gather(
+                *(unit.read_by_number(personal_number, appointments_in) for unit in units)
+            ),
+            return_exceptions=True,
+        )
+        if isinstance(found, BaseException):
+            raise found
+        if isinstance(read, BaseException):
+            raise read
+        answers = await asyncio.gather(
+            *(
+                unit.listing(found, personal_number, answer)
+                for unit, answer in zip(units, read, strict=True)
+            )
+        )
+        if any(answer is None for answer in answers):  # a care unit lists by id only
+            return found
+        try:
+            listing: list[Appointment] | ClinicError = self._together(answers)
+        except ClinicError as error:
+            listing = error
+        return replace(found, listing=listing)
 
     async def list_appointments(
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[Appointment]:
-        read = await asyncio.gather(
-            *(unit.list_appointments(patient_id, start, end) for unit in self._units.values()),
-            return_exceptions=True,
+        return self._together(
+            await asyncio.gather(
+                *(unit.list_appointments(patient_id, start, end) for unit in self._units.values()),
+                return_exceptions=True,
+            )
         )
+
+    def _together(self, read: Sequence[object]) -> list[Appointment]:
+        """Each care unit's answer (its appointments, or the error reading them met), in the
+        chain's order, as one list; some unreadable: PartlyUnavailable, all: the first error."""
         listed: list[Appointment] = []
         failed: list[tuple[str, ClinicError]] = []
         for unit, answer in zip(self._units, read, strict=True):
@@ -77,6 +111,7 @@ class LeyrChain:
             elif isinstance(answer, BaseException):
                 raise answer
             else:
+                assert isinstance(answer, list)
                 listed.extend(_in_unit(unit, a) for a in answer)
         if not failed:
             return listed

@@ -9,6 +9,7 @@ cancels when the EHR refuses a bulk one, and turns Leyr's failures into the dial
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from bot.leyr.errors import (
 )
 from bot.leyr.identity import LEYR_ID_TYPES
 from bot.leyr.models import Appointment as LeyrAppointment
-from bot.leyr.models import AppointmentState, PatientIdType
+from bot.leyr.models import AppointmentState, PatientIdType, typed_patient_id
 from bot.settings import Settings
 from dialogs.clinic import (
     Appointment,
@@ -43,6 +44,7 @@ from dialogs.clinic import (
     PatientNotFound,
     PatientRecord,
     PendingGone,
+    Window,
 )
 from dialogs.parsing import e164
 
@@ -81,6 +83,7 @@ class LeyrClinic:
         region: str = "SE",
         zone: ZoneInfo | None = None,
         support: Support | None = None,
+        list_with_lookup: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
@@ -93,6 +96,7 @@ class LeyrClinic:
         self._units: _Names | None = None
         self._people: _Names | None = None
         self._aliases: dict[str, str] = {}  # EHR id -> Leyr's patient id, when they differ
+        self._by_number = list_with_lookup  # until the EHR refuses a listing by the number
 
     @classmethod
     def from_settings(
@@ -105,6 +109,7 @@ class LeyrClinic:
             region=settings.clinic_region,
             zone=settings.zone,
             support=support_for(emr) if emr else support_for(settings.leyr_emr or "", settings),
+            list_with_lookup=settings.leyr_list_with_lookup,
         )
 
     def capabilities(self) -> Capabilities:
@@ -112,7 +117,28 @@ class LeyrClinic:
             return replace(self._support.capabilities(""), identify=False)
         return self._support.capabilities(self._id_type)
 
-    async def find_patient(self, personal_number: str) -> PatientRecord:
+    @property
+    def lists_by_number(self) -> bool:
+        """Whether the appointments may be listed by the typed personal number (Leyr's docs: a
+        typed patient id works in the listing's filter as in the lookup), beside the lookup."""
+        return self._id_type is not None and self._by_number
+
+    async def find_patient(
+        self, personal_number: str, appointments_in: Window | None = None
+    ) -> PatientRecord:
+        if appointments_in is None or not self.lists_by_number:
+            return await self.look_up(personal_number)
+        found, read = await asyncio.gather(
+            self.look_up(personal_number),
+            self.read_by_number(personal_number, appointments_in),
+            return_exceptions=True,
+        )
+        if isinstance(found, BaseException):
+            raise found
+        return replace(found, listing=await self.listing(found, personal_number, read))
+
+    async def look_up(self, personal_number: str) -> PatientRecord:
+        """The patient with this personal number, alone (`find_patient` without a window)."""
         if self._id_type is None:  # Leyr has no id type for this country's numbers
             raise NotSupported(None, "NO_LEYR_ID_TYPE")
         try:
@@ -127,6 +153,46 @@ class LeyrClinic:
             self._aliases[patient_id] = patient.id
         return PatientRecord(patient_id=patient_id, phones=phones)
 
+    async def read_by_number(
+        self, personal_number: str, window: Window
+    ) -> list[LeyrAppointment] | LeyrError:
+        """What Leyr lists for the holder of this number in the window, unfiltered; a failure
+        is returned, not raised: `listing` judges it once the lookup has answered."""
+        assert self._id_type is not None
+        try:
+            return await self._client.list_appointments(
+                typed_patient_id(self._id_type, personal_number), *window
+            )
+        except LeyrError as error:
+            return error
+
+    async def listing(
+        self,
+        record: PatientRecord,
+        personal_number: str,
+        read: list[LeyrAppointment] | BaseException,
+    ) -> list[Appointment] | ClinicError | None:
+        """`read_by_number`'s answer as `list_appointments` would give it for `record`'s
+        patient. A request the EHR refused, where the lookup by the same id went through, means
+        it lists by its own id only: None (the dialog lists by id), and the lookup goes alone
+        from now on."""
+        if isinstance(read, LeyrError):
+            if refuses_typed_listing(read):
+                log.warning(
+                    "listing by %s refused (%s): by the EHR's id from now on instance=%s",
+                    self._id_type,
+                    _code(read),
+                    read.instance,
+                )
+                self._by_number = False
+                return None
+            return _translate(read)
+        if isinstance(read, BaseException):
+            raise read
+        assert self._id_type is not None
+        typed = typed_patient_id(self._id_type, personal_number)
+        return await self._own(read, record.patient_id, typed)
+
     async def list_appointments(
         self, patient_id: str, start: datetime, end: datetime
     ) -> list[Appointment]:
@@ -134,7 +200,13 @@ class LeyrClinic:
             listed = await self._client.list_appointments(patient_id, start, end)
         except LeyrError as error:
             raise _translate(error) from None
-        own = {patient_id, f"emr_id:{patient_id}", self._aliases.get(patient_id, patient_id)}
+        return await self._own(listed, patient_id)
+
+    async def _own(
+        self, listed: list[LeyrAppointment], patient_id: str, *also: str
+    ) -> list[Appointment]:
+        """The items of `patient_id`'s (or of one of the ids `also` naming them), with names."""
+        own = {patient_id, f"emr_id:{patient_id}", self._aliases.get(patient_id, patient_id), *also}
         mine = [a for a in listed if a.patient_id is None or a.patient_id in own]
         if len(mine) < len(listed):
             log.warning("listing held %s items of other patients, dropped", len(listed) - len(mine))
@@ -267,6 +339,13 @@ def _client_side(error: LeyrError) -> bool:
     """A 4xx refusal about the request itself (not our credentials, not a rate limit)."""
     status = error.status or 0
     return isinstance(error, LeyrApiError) and 400 <= status < 500 and status not in (401, 403)
+
+
+def refuses_typed_listing(error: LeyrError) -> bool:
+    """Whether a listing by a typed personal number, whose lookup went through, was refused as
+    a request (any 4xx but `NOT_SUPPORTED`, credentials and rate limits): the EHR lists by its
+    own id only."""
+    return _client_side(error) and error.status != 429 and not error.has(NOT_SUPPORTED)
 
 
 def _translate_lookup(error: LeyrError) -> ClinicError:

@@ -18,6 +18,7 @@ from dialogs.clinic import (
     Clinic,
     ClinicError,
     PatientRecord,
+    Window,
 )
 
 T = TypeVar("T")
@@ -33,7 +34,11 @@ class SandboxRelay:
     def capabilities(self) -> Capabilities:
         return self._inner.capabilities()
 
-    async def find_patient(self, personal_number: str) -> PatientRecord:
+    async def find_patient(
+        self, personal_number: str, appointments_in: Window | None = None
+    ) -> PatientRecord:
+        """Looked up alone (`appointments_in` is not passed on): the list is then read by its
+        own call, so each injected fault is noted against the one call that met it."""
         return await self._watch("find_patient", self._inner.find_patient(personal_number))
 
     async def list_appointments(

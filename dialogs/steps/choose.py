@@ -20,9 +20,7 @@ async def load_list(turn: Turn) -> None:
     ctx.results, ctx.selected, ctx.multi, ctx.comment, ctx.page = [], [], False, None, 0
     unavailable: tuple[str, ...] = ()
     try:
-        appointments = await turn.services.clinic.list_appointments(
-            ctx.patient_id, turn.now, turn.now + turn.config.horizon
-        )
+        appointments = await _read(turn, ctx.patient_id)
     except PartlyUnavailable as partial:  # a chain's care units: show those that answered
         appointments, unavailable = partial.appointments, partial.units
         if not _shown(turn, appointments):
@@ -42,6 +40,17 @@ async def load_list(turn: Turn) -> None:
         return
     turn.move(machine.CHOOSE)
     await turn.prompt()
+
+
+async def _read(turn: Turn, patient_id: str) -> list[Appointment]:
+    """The patient's appointments in the horizon: those read beside the identity check in this
+    step if there are (raising what reading them raised), else the EHR's answer now."""
+    listed, turn.listed = turn.listed, None
+    if isinstance(listed, ClinicError):
+        raise listed
+    if listed is not None:
+        return listed
+    return await turn.services.clinic.list_appointments(patient_id, *turn.horizon)
 
 
 def _shown(turn: Turn, appointments: list[Appointment]) -> list[Shown]:

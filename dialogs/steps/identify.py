@@ -6,20 +6,29 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dialogs import machine
-from dialogs.clinic import ClinicError, ClinicRefused, NotSupported, PatientNotFound
+from dialogs.clinic import (
+    ClinicError,
+    ClinicRefused,
+    NotSupported,
+    PatientNotFound,
+    PatientRecord,
+)
 from dialogs.context import recent
 from dialogs.events import Contact
 from dialogs.parsing import e164, holds_number, personal_number
 from dialogs.turn import Step, Turn
 
 
-async def link(turn: Turn, patient_id: str) -> None:
-    """The patient is known from now on in this chat: show their appointments."""
+async def link(turn: Turn, record: PatientRecord) -> None:
+    """The patient is known from now on in this chat: show their appointments (those read
+    beside the lookup, if it read them)."""
+    patient_id = record.patient_id
     turn.ctx.patient_id = patient_id
     turn.ctx.linked_at = turn.now
     turn.ctx.phone_digest = None
     turn.ctx.identity_failures = []
     turn.out.linked_patient = patient_id
+    turn.listed = record.listing
     await turn.enter(machine.CHOOSE)
 
 
@@ -105,7 +114,7 @@ async def _number(turn: Turn, text: str) -> None:
         turn.flush()
         return
     try:
-        record = await turn.services.clinic.find_patient(number)
+        record = await turn.services.clinic.find_patient(number, turn.horizon)
     except PatientNotFound:
         record = None
     except NotSupported as error:
@@ -126,7 +135,7 @@ async def _number(turn: Turn, text: str) -> None:
         turn.say("identity_locked" if _locked(turn) else "identity_failed", **turn.clinic_values)
         turn.flush()
         return
-    await link(turn, record.patient_id)
+    await link(turn, record)
 
 
 NUMBER_STEP = Step(prompt=_ask_number, text=_number)

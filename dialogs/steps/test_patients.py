@@ -43,7 +43,7 @@ async def _button(turn: Turn, code: str) -> bool:
     except ClinicError as error:
         await turn.conclude(read_failure(error), error, retry=True)
         return True
-    await link(turn, record.patient_id)
+    await link(turn, record)
     return True
 
 

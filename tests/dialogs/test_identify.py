@@ -4,7 +4,7 @@ personal number, refusals and caps. Whole conversations against the fake clinic.
 from __future__ import annotations
 
 from dialogs import machine as m
-from dialogs.clinic import ClinicUnavailable
+from dialogs.clinic import ClinicUnavailable, NotSupported
 from dialogs.events import Button, Command, Contact, Text
 from tests.support.dialog_driver import Driver, to_state
 from tests.support.fake_clinic import PERSONAL_NUMBER, PHONE, FakeClinic, services
@@ -36,6 +36,45 @@ async def test_identity_refusals() -> None:
     await mismatch.send(Text(PERSONAL_NUMBER))
     assert mismatch.state == m.IDENTIFY_NUMBER and mismatch.ctx.patient_id is None
     assert "+46 8 123 456 00" in mismatch.text()
+
+
+async def _identify(clinic: FakeClinic) -> Driver:
+    driver = Driver(clinic=clinic)
+    await driver.send(Command("start"))
+    await driver.send(Contact(PHONE.lstrip("+"), own=True))
+    await driver.send(Text(PERSONAL_NUMBER))
+    return driver
+
+
+async def test_appointments_read_beside_the_lookup_are_shown_without_reading_them_again() -> None:
+    apart = await _identify(FakeClinic())
+    beside = await _identify(FakeClinic(lists_by_number=True))
+    assert apart.clinic.calls == ["find_patient", "list"]
+    assert beside.clinic.calls == ["find_patient", "list_by_number"]
+    assert beside.state == m.CHOOSE and beside.ctx.patient_id == "p-1"
+    assert beside.ctx.appointments == apart.ctx.appointments != []
+    assert beside.text() == apart.text()
+
+
+async def test_appointments_read_beside_a_failed_identity_check_are_never_shown() -> None:
+    driver = await _identify(FakeClinic(lists_by_number=True, phones=("+46700000000",)))
+    assert driver.clinic.calls == ["find_patient", "list_by_number"]
+    assert driver.state == m.IDENTIFY_NUMBER and driver.ctx.patient_id is None
+    assert driver.ctx.appointments == [] and "Practitioner" not in driver.text()
+    assert "+46 8 123 456 00" in driver.text()
+
+
+async def test_a_failed_reading_beside_the_lookup_ends_as_a_failed_list_does() -> None:
+    driver = await _identify(
+        FakeClinic(lists_by_number=True, listing_fails=ClinicUnavailable("r-9"))
+    )
+    assert driver.state == m.OUTCOME and driver.ctx.patient_id == "p-1"
+    assert "can't reach the clinic's system" in driver.text() and "r-9" in driver.text()
+    driver.clinic.listing_fails = None
+    await driver.press("Try again")  # read again by the patient's id: the lookup is done
+    assert driver.state == m.CHOOSE and driver.clinic.calls[-1] == "list"
+    refused = await _identify(FakeClinic(lists_by_number=True, listing_fails=NotSupported("r-8")))
+    assert refused.state == m.OUTCOME and "does not allow showing appointments" in refused.text()
 
 
 async def test_identity_attempts_are_capped_per_hour() -> None:

@@ -145,3 +145,57 @@ async def test_a_cancel_that_fails_at_one_care_unit_leaves_its_outcome_unknown(
         ids = [by_unit[SANDBOX_CARE_UNITS[0]], by_unit[SANDBOX_CARE_UNITS[2]]]
         outcomes = await chain.cancel(ids, None)
     assert [o.requested_id for o in outcomes] == [ids[0]]  # Solna's: unknown, read again first
+
+
+GRETAS_NUMBER = "197802142351"
+
+
+async def test_the_lookup_and_every_care_units_listing_by_number_go_out_together(
+    emulator: Emulator,
+) -> None:
+    arrived = asyncio.Barrier(1 + len(SANDBOX_CARE_UNITS))
+
+    async def together(request: httpx.Request) -> None:
+        by_number = GRETAS_NUMBER in str(request.url)
+        if by_number and request.url.path.endswith(("/appointments", GRETAS_NUMBER)):
+            await asyncio.wait_for(arrived.wait(), 5)  # only passes if all four are in flight
+
+    async for chain, _ in chain_over(emulator, together):
+        record = await chain.find_patient(GRETAS_NUMBER, WINDOW)
+        by_id = await chain.list_appointments(record.patient_id, *WINDOW)
+    assert record.patient_id == GRETA and isinstance(record.listing, list)
+    assert sorted(a.id for a in record.listing) == sorted(a.id for a in by_id)
+    assert {a.care_unit_id for a in record.listing} == set(SANDBOX_CARE_UNITS)
+
+
+async def test_a_care_unit_failing_beside_the_lookup_is_named_in_the_listing(
+    emulator: Emulator,
+) -> None:
+    async def kungsholmen_down(request: httpx.Request) -> httpx.Response | None:
+        if f"/care-units/{SANDBOX_CARE_UNITS[1]}/appointments" in request.url.path:
+            raise httpx.ConnectError("down", request=request)
+        return None
+
+    async for chain, _ in chain_over(emulator, kungsholmen_down):
+        record = await chain.find_patient(GRETAS_NUMBER, WINDOW)
+    assert isinstance(record.listing, PartlyUnavailable)
+    assert record.listing.units == ("Sandbox Clinic Kungsholmen",)
+    assert len(record.listing.appointments) == 2
+
+
+async def test_a_care_unit_that_lists_by_its_own_id_only_makes_the_dialog_list_by_id(
+    emulator: Emulator,
+) -> None:
+    async def solna_by_id_only(request: httpx.Request) -> httpx.Response | None:
+        solna = f"/care-units/{SANDBOX_CARE_UNITS[2]}/appointments" in request.url.path
+        if solna and ":" in request.url.params.get("patient_id", ""):
+            return httpx.Response(400, json={"code": "BAD_REQUEST", "errors": []})
+        return None
+
+    async for chain, _ in chain_over(emulator, solna_by_id_only):
+        record = await chain.find_patient(GRETAS_NUMBER, WINDOW)
+        assert record.patient_id == GRETA and record.listing is None
+        listings = sum(path.endswith("/appointments") for _, path in emulator.calls)
+        again = await chain.find_patient(GRETAS_NUMBER, WINDOW)
+        assert again.listing is None
+        assert sum(path.endswith("/appointments") for _, path in emulator.calls) == listings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -206,3 +207,106 @@ async def test_error_mapping(clinic: LeyrClinic) -> None:
     respx.get(f"{BASE}/emrs/webdoc/care-units").respond(json=[])
     [shown] = await clinic.list_appointments("p-1", *WINDOW)
     assert (shown.id, shown.practitioner) == (APPOINTMENT["id"], "")
+
+
+PATIENT = {"id": "x-9", "emr_id": "p-1", "phones": ["+46701234567"]}
+TYPED = "se_personal_number:191212121212"
+
+
+@respx.mock
+async def test_the_lookup_and_the_listing_by_the_same_number_go_out_together(
+    clinic: LeyrClinic,
+) -> None:
+    listing_arrived = asyncio.Event()
+
+    async def patient(request: httpx.Request) -> httpx.Response:
+        await asyncio.wait_for(listing_arrived.wait(), 5)  # only passes if both are in flight
+        return httpx.Response(200, json=PATIENT)
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        listing_arrived.set()
+        theirs = {**APPOINTMENT, "id": "a-2", "patient_id": "p-2"}
+        by_leyr_id = {**APPOINTMENT, "id": "a-3", "patient_id": "x-9"}
+        return httpx.Response(200, json=[APPOINTMENT, theirs, by_leyr_id])
+
+    respx.get(url__regex=rf"{UNIT}/patients/.*").mock(side_effect=patient)
+    listed = respx.get(f"{UNIT}/appointments").mock(side_effect=listing)
+    respx.get(f"{BASE}/emrs/webdoc/care-units").respond(json=[])
+    respx.get(f"{UNIT}/resources").respond(json=[])
+    record = await clinic.find_patient("191212121212", WINDOW)
+    assert listed.calls.last.request.url.params["patient_id"] == TYPED
+    assert record.patient_id == "p-1" and record.phones == ("+46701234567",)
+    assert isinstance(record.listing, list)
+    assert [a.id for a in record.listing] == ["a-1", "a-3"]  # another patient's item dropped
+    assert record.listing == await clinic.list_appointments("p-1", *WINDOW)
+
+
+@respx.mock
+async def test_without_a_window_the_lookup_goes_alone(clinic: LeyrClinic) -> None:
+    respx.get(url__regex=rf"{UNIT}/patients/.*").respond(json=PATIENT)
+    listed = respx.get(f"{UNIT}/appointments").respond(json=[APPOINTMENT])
+    record = await clinic.find_patient("191212121212")
+    assert record.listing is None and listed.call_count == 0
+
+
+@respx.mock
+async def test_an_unknown_number_raises_whatever_the_listing_said(clinic: LeyrClinic) -> None:
+    respx.get(url__regex=rf"{UNIT}/patients/.*").respond(
+        400, json=envelope(error_code="INVALID_PATIENT_ID")
+    )
+    listed = respx.get(f"{UNIT}/appointments").respond(
+        400, json=envelope(error_code="INVALID_PATIENT_ID")
+    )
+    with pytest.raises(PatientNotFound):
+        await clinic.find_patient("191212121212", WINDOW)
+    assert listed.call_count == 1 and clinic.lists_by_number  # the EHR said nothing about it
+    listed.respond(json=[APPOINTMENT])
+    respx.get(f"{BASE}/emrs/webdoc/care-units").respond(json=[])
+    respx.get(f"{UNIT}/resources").respond(json=[])
+    respx.get(url__regex=rf"{UNIT}/patients/.*").respond(
+        json={**PATIENT, "phones": ["+46709999999"]}
+    )
+    record = await clinic.find_patient("191212121212", WINDOW)
+    assert record.listing is not None  # it is the dialog that checks the phone, then looks
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "answer",
+    [
+        (400, "INVALID_PATIENT_ID_TYPE"),
+        (400, "PATIENT_ID_LOOKUP_TYPE_NOT_SUPPORTED"),
+        (400, "INVALID_PATIENT_ID"),
+        (404, "NOT_FOUND"),
+    ],
+)
+async def test_an_ehr_that_lists_by_its_own_id_only_is_asked_that_way_from_then_on(
+    clinic: LeyrClinic, answer: tuple[int, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    status, error_code = answer
+    respx.get(url__regex=rf"{UNIT}/patients/.*").respond(json=PATIENT)
+    listed = respx.get(f"{UNIT}/appointments").respond(
+        status, json=envelope(error_code=error_code, status=status)
+    )
+    record = await clinic.find_patient("191212121212", WINDOW)
+    assert record.patient_id == "p-1" and record.listing is None  # the dialog lists by id
+    assert not clinic.lists_by_number
+    assert "191212121212" not in caplog.text and INSTANCE in caplog.text
+    again = await clinic.find_patient("191212121212", WINDOW)
+    assert again.listing is None and listed.call_count == 1
+
+
+@respx.mock
+async def test_a_listing_that_failed_beside_the_lookup_is_the_listings_error(
+    clinic: LeyrClinic,
+) -> None:
+    respx.get(url__regex=rf"{UNIT}/patients/.*").respond(json=PATIENT)
+    listed = respx.get(f"{UNIT}/appointments").respond(
+        503, json=envelope("UNKNOWN_ERROR", "BAD_INPUT", 503)
+    )
+    record = await clinic.find_patient("191212121212", WINDOW)
+    assert isinstance(record.listing, ClinicUnavailable)
+    assert record.listing.reference == INSTANCE and clinic.lists_by_number
+    listed.respond(400, json=envelope(error_code="NOT_SUPPORTED"))
+    record = await clinic.find_patient("191212121212", WINDOW)
+    assert isinstance(record.listing, NotSupported) and clinic.lists_by_number

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from dialogs.clinic import (
     PatientRecord,
     PendingGone,
     TestPatient,
+    Window,
 )
 from dialogs.config import DialogConfig
 
@@ -74,6 +75,8 @@ class FakeClinic:
     pending: dict[str, str] = field(default_factory=dict)  # new id -> original id
     counter: int = 0
     supports: Capabilities = field(default_factory=Capabilities)
+    lists_by_number: bool = False  # find_patient reads the appointments beside the lookup
+    listing_fails: ClinicError | None = None  # what that reading meets, if anything
 
     def capabilities(self) -> Capabilities:
         return self.supports
@@ -82,12 +85,20 @@ class FakeClinic:
         if self.fail_next:
             raise self.fail_next.pop(0)
 
-    async def find_patient(self, personal_number: str) -> PatientRecord:
+    async def find_patient(
+        self, personal_number: str, appointments_in: Window | None = None
+    ) -> PatientRecord:
         self.calls.append("find_patient")
         self._fault()
         if personal_number != PERSONAL_NUMBER:
             raise PatientNotFound("ref-1", "INVALID_PATIENT_ID")
-        return PatientRecord(patient_id=PATIENT_ID, phones=self.phones)
+        record = PatientRecord(patient_id=PATIENT_ID, phones=self.phones)
+        if appointments_in is None or not self.lists_by_number:
+            return record
+        self.calls.append("list_by_number")
+        start, end = appointments_in
+        listing = self.listing_fails or [a for a in self.appointments if start <= a.start < end]
+        return replace(record, listing=listing)
 
     async def list_appointments(
         self, patient_id: str, start: datetime, end: datetime

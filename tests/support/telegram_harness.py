@@ -264,9 +264,14 @@ def patches(emulator: Emulator) -> list[str]:
 
 @asynccontextmanager
 async def real_bot(
-    tmp_path: Path, sandbox_chats: frozenset[int] = frozenset(), *, two_step: bool = True
+    tmp_path: Path,
+    sandbox_chats: frozenset[int] = frozenset(),
+    *,
+    two_step: bool = True,
+    **settings_given: Any,
 ) -> AsyncIterator[tuple[Deployment, Harness]]:
-    """The Telegram application on the real runtime; `two_step` is how both EHRs cancel."""
+    """The Telegram application on the real runtime; `two_step` is how both EHRs cancel;
+    `settings_given`: settings besides the harness's own."""
     clock = Clock(datetime.now(UTC))  # wake-ups are timed on the wall clock: keep them ahead
     leyr = Emulator(
         seed=5, now=clock, sleep=no_sleep, client_id=CLINIC_ID, client_secret=CLINIC_SECRET
@@ -287,6 +292,7 @@ async def real_bot(
         leyr_care_unit_id=SANDBOX_CARE_UNIT,
         pseudonym_key=SecretStr(PSEUDONYM_KEY),
         sandbox_chat_ids=sandbox_chats,
+        **settings_given,
     )
     async with open_runtime(
         settings,

@@ -15,6 +15,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.bench.fake_bot_api import FakeBotApi
 from bot.sandbox.emulator import Emulator
 from bot.telegram.ordering import ChatTick
@@ -263,8 +265,9 @@ async def test_new_codes_are_capped_per_appointment(tmp_path: Path) -> None:
     assert cancels(d.leyr) == sent
 
 
-async def test_a_phone_not_on_the_record_links_nothing(tmp_path: Path) -> None:
-    async with real_bot(tmp_path) as (d, h):
+@pytest.mark.parametrize("with_lookup", [True, False])
+async def test_a_phone_not_on_the_record_links_nothing(tmp_path: Path, with_lookup: bool) -> None:
+    async with real_bot(tmp_path, leyr_list_with_lookup=with_lookup) as (d, h):
         await h.send(h.api.user_text(LIVE, "/start"))
         await h.send(h.api.user_contact(LIVE, "+46709999999", contact_user_id=LIVE))
         number = h.api.user_text(LIVE, PERSONAL_NUMBER)
@@ -273,9 +276,13 @@ async def test_a_phone_not_on_the_record_links_nothing(tmp_path: Path) -> None:
         assert h.api.chats[LIVE].messages[number["message"]["message_id"]].deleted
         assert await d.state(LIVE) == IDENTIFY_NUMBER
         assert h.api.with_buttons(LIVE) == []
+        shown = [m.text or "" for m in h.api.chats[LIVE].messages.values()]
+        assert not any("Dr " in text or "Nurse " in text for text in shown)
     assert await d.linked(LIVE) is None
-    assert [method for method, _ in d.leyr.calls] == ["GET"]  # the patient; no appointments
-    assert "/patients/" in d.leyr.calls[0][1]
+    paths = [path for method, path in d.leyr.calls if method == "GET"]
+    assert len(paths) == len(d.leyr.calls) and "/patients/" in paths[0]
+    listed = [path for path in paths if path.endswith("/appointments")]
+    assert len(listed) == (1 if with_lookup else 0)  # read beside the lookup, never shown
 
 
 async def test_no_appointments_says_so(tmp_path: Path) -> None:
