@@ -2,9 +2,10 @@
 meet the clinic's EHR.
 
 With the configured credentials (or the built-in sandbox when none are set) it checks the
-credentials, the care unit, patient lookup by the configured id type, listing appointments, and
-the care-unit and practitioner name lookups, then says what `bot.leyr.capabilities` holds about
-cancelling. One line per check: ok, unsupported, or error with Leyr's `instance`. It never writes
+credentials, the care unit, patient lookup by the configured id type, listing appointments (by
+the EHR's id, and by the personal number once the lookup found the patient), and the care-unit
+and practitioner name lookups, then says what `bot.leyr.capabilities` holds about cancelling.
+One line per check: ok, unsupported, or error with Leyr's `instance`. It never writes
 and never prints personal data: the patient lookup uses a test number unless given one.
 """
 
@@ -17,10 +18,15 @@ from typing import Literal
 
 from bot.leyr.capabilities import Support, support_for
 from bot.leyr.client import LeyrClient
-from bot.leyr.clinic import LOOKUP_TYPE_UNSUPPORTED, NOT_SUPPORTED, UNKNOWN_PATIENT
+from bot.leyr.clinic import (
+    LOOKUP_TYPE_UNSUPPORTED,
+    NOT_SUPPORTED,
+    UNKNOWN_PATIENT,
+    refuses_typed_listing,
+)
 from bot.leyr.errors import LeyrApiError, LeyrError, LeyrUnauthorized
 from bot.leyr.identity import LEYR_ID_TYPES, identity_gap
-from bot.leyr.models import PatientIdType
+from bot.leyr.models import PatientIdType, typed_patient_id
 from bot.settings import (
     SANDBOX_CARE_UNIT,
     SANDBOX_CLIENT_ID,
@@ -85,6 +91,9 @@ async def diagnose(
     lookup, patient_id = await _lookup(client, id_type, support, patient_number)
     checks.append(lookup)
     checks.append(await _listing(client, patient_id or LISTING_PROBE_ID, support, now()))
+    if lookup.verdict == "ok" and patient_id is not None and support.listing is not False:
+        number = patient_number or TEST_NUMBERS[id_type]
+        checks.append(await _listing_by_number(client, id_type, number, now()))
     checks.append(_cancel(support))
     return checks
 
@@ -136,6 +145,24 @@ async def _listing(client: LeyrClient, patient_id: str, support: Support, now: d
             return Check(name, "ok", "accepted (probe patient unknown)", blocking=True)
         return _error(name, error, blocking=True)
     return Check(name, "ok", "answered", blocking=True)
+
+
+async def _listing_by_number(
+    client: LeyrClient, id_type: PatientIdType, number: str, now: datetime
+) -> Check:
+    """Asked only once the lookup found the patient: whether the EHR lists by the same number,
+    which lets the personal-number step read the list beside the lookup."""
+    name = f"listing appointments by {id_type}"
+    try:
+        await client.list_appointments(
+            typed_patient_id(id_type, number), now, now + timedelta(days=1)
+        )
+    except LeyrError as error:
+        if refuses_typed_listing(error):
+            note = "refused: the list is read after the lookup (one more round trip)"
+            return _error(name, error, blocking=False, note=note, verdict="unsupported")
+        return _error(name, error, blocking=False)
+    return Check(name, "ok", "answered: the list is read beside the lookup", blocking=False)
 
 
 def _cancel(support: Support) -> Check:

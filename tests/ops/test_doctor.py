@@ -3,6 +3,7 @@ served; it passes against the sandbox."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from bot.__main__ import main
@@ -26,15 +27,17 @@ async def run(
     care_unit: str = SANDBOX_CARE_UNIT,
     id_type: PatientIdType = "se_personal_number",
     support: Support | None = None,
+    refuse_typed_listing: bool = False,
 ) -> dict[str, Check]:
     emulator = emulator or Emulator(sleep=no_sleep)
+    transport = emulator.transport()
     async with LeyrClient(
         base_url="http://leyr.invalid/api",
         client_id=SANDBOX_CLIENT_ID,
         client_secret=secret,
         emr=emr,
         care_unit_id=care_unit,
-        transport=emulator.transport(),
+        transport=Refusing(transport) if refuse_typed_listing else transport,
         sleep=no_sleep,
     ) as client:
         checks = await diagnose(
@@ -46,6 +49,19 @@ async def run(
     writes = [call for call in emulator.calls if call[0] != "GET"]
     assert writes == [], "the doctor only reads"
     return {c.name: c for c in checks}
+
+
+class Refusing(httpx.AsyncBaseTransport):
+    """The emulator, as an EHR that lists appointments by its own id only would answer."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if ":" in request.url.params.get("patient_id", ""):
+            refusal = {"code": "BAD_REQUEST", "errors": [{"error_code": "INVALID_PATIENT_ID"}]}
+            return httpx.Response(400, json={**refusal, "instance": "i-1"})
+        return await self._inner.handle_async_request(request)
 
 
 def failing(checks: dict[str, Check]) -> list[str]:
@@ -77,6 +93,15 @@ async def test_the_answer_decides_where_the_table_is_silent() -> None:
     lookup = checks["patient lookup by se_personal_number"]
     assert lookup.verdict == "unsupported" and lookup.instance  # Leyr's trace id shown
     assert failing(checks) == ["patient lookup by se_personal_number"]
+
+
+async def test_listing_by_the_personal_number_is_reported_but_never_blocks() -> None:
+    name = "listing appointments by se_personal_number"
+    assert "beside the lookup" in (await run("webdoc"))[name].note
+    checks = await run("webdoc", refuse_typed_listing=True)
+    assert checks[name].verdict == "unsupported" and checks[name].instance == "i-1"
+    assert "after the lookup" in checks[name].note and failing(checks) == []
+    assert name not in await run("anitasystems")  # no listing at all: nothing to ask
 
 
 async def test_wrong_credentials_and_care_unit() -> None:
@@ -111,4 +136,4 @@ def test_the_command_passes_against_the_sandbox(
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "The bot can serve patients."
-    assert len([line for line in out if line.startswith("ok ")]) == 7
+    assert len([line for line in out if line.startswith("ok ")]) == 8
