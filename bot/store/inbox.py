@@ -71,7 +71,7 @@ _SQLITE_INSERT = (
 class Inbox:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._arrays = store.engine.dialect.name == "postgresql"
+        self._arrays = store.postgres
 
     async def next_seq(self) -> int:
         """Above every stored update and every chat's last handled one."""

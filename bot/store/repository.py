@@ -222,9 +222,10 @@ class Store:
         gives one), by default `engine` switched to it at each use."""
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._postgres = engine.dialect.name == "postgresql"
-        """On PostgreSQL a step's state and the user's link are one statement (`_save_and_link`)."""
-        dialect = postgresql if self._postgres else sqlite
+        self.postgres = engine.dialect.name == "postgresql"
+        """PostgreSQL, else SQLite (the only two supported). On PostgreSQL a step's state and the
+        user's link are one statement (`_save_and_link`), and the inbox's batches arrays."""
+        dialect = postgresql if self.postgres else sqlite
         self._insert_state = dialect.insert(_STATE).on_conflict_do_nothing(
             index_elements=[_STATE.c.chat_id]
         )
@@ -232,7 +233,7 @@ class Store:
         """Reads and one-statement writes go here (`reading`, `alone`)."""
         self._link = _replacing_link(dialect.insert(_LINK))
         """A user's link made, replacing the one they had: one statement (it was two)."""
-        self._one_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._one_writer = None if self.postgres else asyncio.Lock()
         """SQLite takes one writer at a time: the others wait here, in the event loop, rather
         than in busy_timeout's polling in the driver's threads, holding pooled connections
         (under load that wait outlasted the timeout and the step failed). Writes of one
@@ -292,7 +293,7 @@ class Store:
         version = 1 if expected_version is None else expected_version + 1
         if expected_version is not None:
             values.update(p_chat=snapshot.chat_id, p_version=expected_version, version=version)
-            if link is not None and self._postgres and not audits and unlink is None:
+            if link is not None and self.postgres and not audits and unlink is None:
                 return await self._save_and_link(snapshot, values, update_id, link)
         last_update_id = update_id
         one_statement = not audits and link is None and unlink is None
