@@ -120,8 +120,9 @@ class LeyrClinic:
     @property
     def lists_by_number(self) -> bool:
         """Whether the appointments may be listed by the typed personal number (Leyr's docs: a
-        typed patient id works in the listing's filter as in the lookup), beside the lookup."""
-        return self._id_type is not None and self._by_number
+        typed patient id works in the listing's filter as in the lookup), beside the lookup:
+        not where the EHR is known not to list at all."""
+        return self._id_type is not None and self._by_number and self._support.listing is not False
 
     async def find_patient(
         self, personal_number: str, appointments_in: Window | None = None

@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 
+from bot.leyr.capabilities import Support
 from bot.leyr.client import LeyrClient
 from bot.leyr.clinic import LeyrClinic
 from dialogs.clinic import (
@@ -310,3 +311,15 @@ async def test_a_listing_that_failed_beside_the_lookup_is_the_listings_error(
     listed.respond(400, json=envelope(error_code="NOT_SUPPORTED"))
     record = await clinic.find_patient("191212121212", WINDOW)
     assert isinstance(record.listing, NotSupported) and clinic.lists_by_number
+
+
+@respx.mock
+async def test_an_ehr_known_not_to_list_is_only_looked_up() -> None:
+    respx.get(url__regex=rf"{UNIT}/patients/.*").respond(json=PATIENT)
+    listed = respx.get(f"{UNIT}/appointments").respond(json=[APPOINTMENT])
+    async with LeyrClient(
+        base_url=BASE, client_id="c", client_secret="s", emr="webdoc", care_unit_id="cu-1"
+    ) as client:
+        silent = LeyrClinic(client, support=Support(listing=False))
+        record = await silent.find_patient("191212121212", WINDOW)
+    assert record.patient_id == "p-1" and record.listing is None and listed.call_count == 0
